@@ -1,0 +1,3 @@
+from juggler.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""juggler's command line: a thin face over the engine and the triage pipeline.
+
+Exit codes, in one place: 0 ok, 1 failures found or partial, 2 usage or config error,
+3 every input rejected, 130 interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import JugglerError, __version__
+from ._demo import run_demo
+
+EXIT_OK = 0
+EXIT_FAILURES = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+EXIT_INTERRUPTED = 130
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="juggler")
+def app() -> None:
+    """Run pipelines across the event loop, threads and processes."""
+
+
+@app.command()
+@click.option("--items", default=200, show_default=True, help="Items to push through.")
+@click.option("--cpu-ms", default=20, show_default=True, help="CPU work per item (ms).")
+@click.option("--io-ms", default=20, show_default=True, help="I/O wait per item (ms).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+def demo(items: int, cpu_ms: int, io_ms: int, as_json: bool) -> None:
+    """Run an aio → cpu → io pipeline on generated items and print its report."""
+    sys.exit(run_demo(items=items, cpu_ms=cpu_ms, io_ms=io_ms, as_json=as_json))
+
+
+def main() -> None:
+    """The console entry point: maps interruptions and juggler errors to exit codes."""
+    try:
+        app.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except JugglerError as exc:
+        click.echo(f"juggler: {exc}", err=True)
+        sys.exit(EXIT_USAGE)

@@ -1,0 +1,183 @@
+"""``Pipeline``: stages in a row, run from sync code or inside an event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Any, final
+
+from ._channel import Channel
+from ._errors import ConfigError, PipelineFailed
+from ._report import RunReport
+from ._run import FailFast, RunContext, channel_size, collect, feed, make_runner
+from ._stage import AnyStage, as_stage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, Callable, Iterable
+
+    from ._placement._backend import CpuBackend
+
+# How long workers get to finish their item when a run stops, before they are killed.
+_GRACE_S = 1.5
+
+
+def _default_backend(workers: int | None) -> CpuBackend:
+    from ._placement._simple_pool import SimpleProcessPool
+
+    return SimpleProcessPool(workers=workers)
+
+
+@final
+class Pipeline:
+    """Stages connected by bounded channels; items stream through them.
+
+    Example::
+
+        report = juggler.Pipeline(fetch, parse, store).run(urls)
+        for failure in report.failures:
+            print(failure.stage, failure.item_id, failure.message)
+
+    Args:
+        *stages: Placed stages (``aio``/``io``/``cpu``/``auto``), ``batch``, ``reduce`` or
+            ``branches``. A plain function is placed for you: ``aio`` for coroutine
+            functions, ``auto`` for the rest.
+        ordered: Return ``results`` in input order (by each item's position, flat-map
+            outputs after their parent). Stages still run as items complete.
+        workers: Worker processes for ``cpu`` stages (default: one per core).
+        seed: Seed for the retry jitter, for reproducible runs.
+
+    Cancellation: if the run is cancelled or interrupted, every stage stops, worker
+    processes are killed and threads released before the cancellation propagates.
+    """
+
+    def __init__(
+        self,
+        *stages: AnyStage | Callable[..., Any],
+        ordered: bool = True,
+        workers: int | None = None,
+        seed: int | None = None,
+        _backend_factory: Callable[[], CpuBackend] | None = None,
+    ) -> None:
+        if not stages:
+            raise ConfigError("a pipeline needs at least one stage")
+        if workers is not None and workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        self.stages: tuple[AnyStage, ...] = tuple(as_stage(s) for s in stages)
+        self.ordered = ordered
+        self.workers = workers
+        self._seed = seed
+        self._backend_factory = _backend_factory or (lambda: _default_backend(workers))
+        names = [getattr(s, "name", "") for s in self.stages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(
+                f"stage names must be unique, {duplicates} repeat: pass name=... to tell them apart"
+            )
+
+    def run(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
+        """Run the pipeline to completion from synchronous code.
+
+        Ctrl-C and SIGTERM stop the run cleanly and raise ``KeyboardInterrupt``.
+
+        Raises:
+            PipelineFailed: a fail-fast stage could not process an item.
+            ConfigError: called from inside a running event loop (use ``run_async``).
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise ConfigError("Pipeline.run() inside an event loop: use await run_async()")
+        with asyncio.Runner() as runner:
+            terminated = False
+
+            async def main() -> RunReport:
+                nonlocal terminated
+                task = asyncio.current_task()
+                assert task is not None
+                loop = asyncio.get_running_loop()
+                on_main_thread = threading.current_thread() is threading.main_thread()
+
+                def on_sigterm() -> None:
+                    nonlocal terminated
+                    terminated = True
+                    task.cancel()
+
+                if on_main_thread:
+                    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+                try:
+                    return await self.run_async(items)
+                finally:
+                    if on_main_thread:
+                        loop.remove_signal_handler(signal.SIGTERM)
+
+            try:
+                return runner.run(main())
+            except asyncio.CancelledError:
+                if terminated:
+                    raise KeyboardInterrupt("terminated by SIGTERM") from None
+                raise
+
+    async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
+        """Run the pipeline inside the running event loop; see :meth:`run`."""
+        started = time.perf_counter()
+        ctx = RunContext(self._backend_factory, random.Random(self._seed))
+        channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
+        channels.append(Channel(4096))
+        results: list[Any] = []
+        try:
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    tasks.create_task(feed(items, channels[0]))
+                    for i, stage in enumerate(self.stages):
+                        runner = make_runner(stage, ctx, channels[i], channels[i + 1])
+                        tasks.create_task(runner.run())
+                    tasks.create_task(collect(channels[-1], results))
+            finally:
+                await ctx.aclose(grace_s=_GRACE_S)
+        except BaseExceptionGroup as group:
+            fail_fast, rest = group.split(FailFast)
+            if rest is not None:
+                raise _unwrap(rest) from None
+            assert fail_fast is not None
+            first = _leaves(fail_fast)[0]
+            report = self._report(ctx, [], started)
+            raise PipelineFailed(report.failures, report) from first.__cause__
+        if self.ordered:
+            results.sort(key=lambda item: item.key)
+        return self._report(ctx, [item.value for item in results], started)
+
+    @staticmethod
+    def _report(ctx: RunContext, results: list[Any], started: float) -> RunReport:
+        backend = ctx.backend
+        if backend is not None:
+            snapshot = backend.statistics()
+            for report in ctx.reports:
+                if report.placement in ("cpu", "auto→cpu"):
+                    report.backend["processes"] = snapshot
+        return RunReport(
+            results=results,
+            failures=list(ctx.failures),
+            stages=list(ctx.reports),
+            wall_s=time.perf_counter() - started,
+        )
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            leaves.extend(_leaves(exc))
+        else:
+            leaves.append(exc)
+    return leaves
+
+
+def _unwrap(group: BaseExceptionGroup[Any]) -> BaseException:
+    """Give callers the one exception that stopped the run, not a group of one."""
+    leaves = _leaves(group)
+    return leaves[0] if len(leaves) == 1 else group
