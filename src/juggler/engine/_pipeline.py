@@ -14,6 +14,7 @@ from ._errors import ConfigError, PipelineFailed
 from ._report import RunReport
 from ._run import FailFast, RunContext, channel_size, collect, feed, make_runner
 from ._stage import AnyStage, as_stage
+from ._trace._recorder import Recorder
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Callable, Iterable
@@ -125,10 +126,12 @@ class Pipeline:
     async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
         """Run the pipeline inside the running event loop; see :meth:`run`."""
         started = time.perf_counter()
-        ctx = RunContext(self._backend_factory, random.Random(self._seed))
+        recorder = Recorder(asyncio.get_running_loop().time())
+        ctx = RunContext(self._backend_factory, random.Random(self._seed), recorder)
         channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
         channels.append(Channel(4096))
         results: list[Any] = []
+        lag_watch = asyncio.ensure_future(recorder.watch_loop_lag())
         try:
             try:
                 async with asyncio.TaskGroup() as tasks:
@@ -138,6 +141,7 @@ class Pipeline:
                         tasks.create_task(runner.run())
                     tasks.create_task(collect(channels[-1], results))
             finally:
+                lag_watch.cancel()
                 await ctx.aclose(grace_s=_GRACE_S)
         except BaseExceptionGroup as group:
             fail_fast, rest = group.split(FailFast)
@@ -151,19 +155,21 @@ class Pipeline:
             results.sort(key=lambda item: item.key)
         return self._report(ctx, [item.value for item in results], started)
 
-    @staticmethod
-    def _report(ctx: RunContext, results: list[Any], started: float) -> RunReport:
+    def _report(self, ctx: RunContext, results: list[Any], started: float) -> RunReport:
         backend = ctx.backend
         if backend is not None:
             snapshot = backend.statistics()
             for report in ctx.reports:
                 if report.placement in ("cpu", "auto→cpu"):
                     report.backend["processes"] = snapshot
+        wall_s = time.perf_counter() - started
+        stages = [(r.name, r.placement) for r in ctx.reports]
         return RunReport(
             results=results,
             failures=list(ctx.failures),
             stages=list(ctx.reports),
-            wall_s=time.perf_counter() - started,
+            wall_s=wall_s,
+            trace_factory=lambda: ctx.recorder.trace(stages, wall_s),
         )
 
 

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, final
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._channel import ChannelStatistics
+    from ._trace._span import Trace
 
 
 @final
@@ -85,6 +88,15 @@ class RunReport:
     failures: list[ItemFailure]
     stages: list[StageReport]
     wall_s: float
+    trace_factory: Callable[[], Trace] = field(repr=False)
+    _trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def trace(self) -> Trace:
+        """Every attempt of the run as spans (built on first access: recording stays cheap)."""
+        if self._trace is None:
+            self._trace = self.trace_factory()
+        return self._trace
 
     @property
     def ok(self) -> bool:

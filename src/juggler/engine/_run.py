@@ -29,16 +29,19 @@ from ._stage import AnyStage, Batch, Branches, Reduce, Stage
 if TYPE_CHECKING:
     import random
 
+    from ._trace._recorder import Recorder
+
 _DROPPED: Any = object()  # the value of a tombstone
 _CPU_MAX_BATCH = 1024
 
 
 class _Item:
-    __slots__ = ("key", "value")
+    __slots__ = ("key", "queued", "value")
 
-    def __init__(self, key: tuple[int, ...], value: Any) -> None:
+    def __init__(self, key: tuple[int, ...], value: Any, queued: float | None = None) -> None:
         self.key = key
         self.value = value
+        self.queued = queued  # when it entered the next stage's channel (loop clock)
 
 
 def item_id(key: tuple[int, ...]) -> str:
@@ -56,7 +59,13 @@ class FailFast(Exception):
 class RunContext:
     """What the stages of one run share: the process backend, failures, randomness."""
 
-    def __init__(self, backend_factory: Callable[[], CpuBackend], rng: random.Random) -> None:
+    def __init__(
+        self,
+        backend_factory: Callable[[], CpuBackend],
+        rng: random.Random,
+        recorder: Recorder,
+    ) -> None:
+        self.recorder = recorder
         self._backend_factory = backend_factory
         self._backend: CpuBackend | None = None
         self._backend_lock = asyncio.Lock()
@@ -255,6 +264,9 @@ class StageRunner:
     async def _process(self, item: _Item) -> list[_Item]:
         stage, report = self.stage, self.report
         loop = asyncio.get_running_loop()
+        rows = self.ctx.recorder.rows
+        pid = self.ctx.recorder.pid
+        name, key = stage.name, item_id(item.key)
         attempt = 0
         while True:
             attempt += 1
@@ -263,15 +275,22 @@ class StageRunner:
                 report.first_start = start
             try:
                 if self.mode == "aio":
+                    lane, placement = "event loop", "aio"
                     value = await self._attempt_aio(item.value)
                 elif self.mode == "thread":
-                    value = await self._attempt_thread(item.value, start)
+                    placement, where = "io", list[str]()
+                    value = await self._attempt_thread(item.value, start, where)
+                    lane = where[0]
                 else:
                     return await self._process_in_cpu(item)
             except Exception as exc:
                 end = loop.time()
                 report.busy_s += end - start
                 report.last_finish = end
+                outcome = "timeout" if isinstance(exc, ItemTimeout) else "error"
+                lane = "event loop" if self.mode == "aio" else (where or ["?"])[0]
+                row = (name, placement, pid, lane, key, attempt, item.queued, start, end, outcome)
+                rows.append((*row, None, None))
                 if stage.retry.should_retry(exc, attempt):
                     report.retried += 1
                     await asyncio.sleep(stage.retry.backoff_s(attempt, self.ctx.rng))
@@ -281,14 +300,30 @@ class StageRunner:
             report.busy_s += end - start
             report.last_finish = end
             report.succeeded += 1
-            return self._outputs(item, value)
+            rows.append(
+                (
+                    name,
+                    placement,
+                    pid,
+                    lane,
+                    key,
+                    attempt,
+                    item.queued,
+                    start,
+                    end,
+                    "ok",
+                    None,
+                    None,
+                )
+            )
+            return self._outputs(item, value, end)
 
-    def _outputs(self, item: _Item, value: Any) -> list[_Item]:
+    def _outputs(self, item: _Item, value: Any, now: float) -> list[_Item]:
         if not self.stage.flat:
             self.report.emitted += 1
-            return [_Item(item.key, value)]
+            return [_Item(item.key, value, now)]
         key = item.key
-        outputs = [_Item((*key, j), v) for j, v in enumerate(value)]
+        outputs = [_Item((*key, j), v, now) for j, v in enumerate(value)]
         self.report.emitted += len(outputs)
         return outputs
 
@@ -314,10 +349,14 @@ class StageRunner:
             return [v async for v in result]
         return result
 
-    async def _attempt_thread(self, value: Any, start: float) -> Any:
+    async def _attempt_thread(self, value: Any, start: float, where: list[str]) -> Any:
         assert self.threads is not None
         result, cpu_s = await self.threads.run(
-            self._thread_fn, value, timeout_s=self.stage.timeout_s, stage=self.stage.name
+            self._thread_fn,
+            value,
+            timeout_s=self.stage.timeout_s,
+            stage=self.stage.name,
+            where=where,
         )
         if self._auto is not None and self._auto.decision is None:
             end = asyncio.get_running_loop().time()
@@ -383,10 +422,32 @@ class StageRunner:
         report.busy_s += end - start
         report.last_finish = end
         results: list[list[_Item]] = []
+        rows, name = self.ctx.recorder.rows, stage.name
         for item, outcome in zip(items, outcomes, strict=True):
+            timing = getattr(outcome, "timing", None)
+            pid, t_start, t_end = timing if timing is not None else (0, start, end)
+            kind = _OUTCOME_NAMES[type(outcome)]
+            if isinstance(outcome, Failed) and isinstance(outcome.error, ItemTimeout):
+                kind = "timeout"
+            rows.append(
+                (
+                    name,
+                    "cpu",
+                    pid,
+                    "worker",
+                    item_id(item.key),
+                    attempt,
+                    item.queued,
+                    t_start,
+                    t_end,
+                    kind,
+                    None,
+                    None,
+                )
+            )
             if isinstance(outcome, Ok):
                 report.succeeded += 1
-                results.append(self._outputs(item, outcome.value))
+                results.append(self._outputs(item, outcome.value, end))
             elif isinstance(outcome, Raised):
                 if stage.retry.should_retry(outcome.error, attempt):
                     report.retried += 1
@@ -403,6 +464,9 @@ class StageRunner:
     async def _retry_cpu(self, item: _Item, attempt: int) -> list[_Item]:
         await asyncio.sleep(self.stage.retry.backoff_s(attempt, self.ctx.rng))
         return (await self._run_cpu([item], attempt=attempt + 1))[0]
+
+
+_OUTCOME_NAMES = {Ok: "ok", Raised: "error", Failed: "crash"}
 
 
 class _AutoPlacement:
@@ -433,7 +497,7 @@ class _AutoPlacement:
             return None
         cores = statistics.median(self.samples)
         n = len(self.samples)
-        if 0.6 <= cores <= 1.4 and (os.cpu_count() or 1) > 1:
+        if 0.5 <= cores <= 1.4 and (os.cpu_count() or 1) > 1:
             where, why = "moved to processes", "GIL-bound"
         elif cores > 1.4:
             where, why = "stays in threads", "the GIL is released"
@@ -487,7 +551,8 @@ class BatchRunner:
     async def _send(self, group: list[_Item]) -> None:
         self.report.emitted += 1
         self.report.succeeded += len(group)
-        await self.out.send(_Item(group[0].key, [item.value for item in group]))
+        now = asyncio.get_running_loop().time()
+        await self.out.send(_Item(group[0].key, [item.value for item in group], now))
 
 
 class ReduceRunner:
@@ -519,7 +584,7 @@ class ReduceRunner:
                 continue
             self.report.succeeded += 1
         self.report.emitted = 1
-        await self.out.send(_Item((0,), acc))
+        await self.out.send(_Item((0,), acc, asyncio.get_running_loop().time()))
         self.out.close()
 
 
@@ -604,7 +669,7 @@ class BranchesRunner:
             return
         self.report.succeeded += 1
         self.report.emitted += 1
-        await self.out.send(_Item(key, joined))
+        await self.out.send(_Item(key, joined, asyncio.get_running_loop().time()))
 
 
 _MISSING: Any = object()
@@ -636,15 +701,16 @@ def make_runner(
 async def feed(items: Iterable[Any] | AsyncIterable[Any], out: Channel[_Item]) -> int:
     """Send the source items into the first channel; returns how many were sent."""
     count = 0
+    now = asyncio.get_running_loop().time
     try:
         if isinstance(items, AsyncIterable):
             async for value in items:
-                await out.send(_Item((count,), value))
+                await out.send(_Item((count,), value, now()))
                 count += 1
         else:
             send, send_nowait = out.send, out.send_nowait
             for value in items:
-                item = _Item((count,), value)
+                item = _Item((count,), value, now())
                 try:
                     send_nowait(item)
                 except WouldBlock:

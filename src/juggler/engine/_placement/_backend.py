@@ -18,9 +18,14 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True, frozen=True)
 class Ok:
-    """The item's function returned ``value``."""
+    """The item's function returned ``value``.
+
+    ``timing`` is ``(pid, start, end)`` of the attempt, on the parent's ``time.monotonic``
+    clock, when the backend measured it.
+    """
 
     value: Any
+    timing: tuple[int, float, float] | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,6 +38,7 @@ class Raised:
 
     error: BaseException
     traceback: str
+    timing: tuple[int, float, float] | None = None
 
 
 @dataclass(slots=True, frozen=True)

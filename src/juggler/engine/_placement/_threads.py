@@ -38,6 +38,10 @@ class ThreadPoolStatistics:
 class _Job:
     __slots__ = ("abandoned", "arg", "cpu_s", "finished", "fn", "future", "thread")
 
+    @property
+    def thread_name(self) -> str:
+        return self.thread.name if self.thread is not None else "?"
+
     def __init__(self, fn: Callable[[Any], Any], arg: Any, future: asyncio.Future[Any]) -> None:
         self.fn = fn
         self.arg = arg
@@ -77,9 +81,18 @@ class ThreadPool:
             self._spawn()
 
     async def run(
-        self, fn: Callable[[Any], Any], arg: Any, *, timeout_s: float | None, stage: str
+        self,
+        fn: Callable[[Any], Any],
+        arg: Any,
+        *,
+        timeout_s: float | None,
+        stage: str,
+        where: list[str] | None = None,
     ) -> tuple[Any, float]:
         """Run ``fn(arg)`` in a thread; return its result and the CPU seconds it used.
+
+        ``where``, if given, receives the name of the thread that ran the call, also when
+        the call raised or timed out.
 
         Raises:
             ItemTimeout: The call ran past ``timeout_s``; its thread is abandoned and replaced.
@@ -89,16 +102,20 @@ class ThreadPool:
         future: asyncio.Future[Any] = self._loop.create_future()
         job = _Job(fn, arg, future)
         self._jobs.put(job)
-        if timeout_s is None:
-            return await future, job.cpu_s
         try:
-            async with asyncio.timeout(timeout_s) as scope:
+            if timeout_s is None:
                 return await future, job.cpu_s
-        except TimeoutError:
-            if scope.expired():
-                self._abandon(job)
-                raise ItemTimeout(stage=stage, timeout_s=timeout_s) from None
-            raise
+            try:
+                async with asyncio.timeout(timeout_s) as scope:
+                    return await future, job.cpu_s
+            except TimeoutError:
+                if scope.expired():
+                    self._abandon(job)
+                    raise ItemTimeout(stage=stage, timeout_s=timeout_s) from None
+                raise
+        finally:
+            if where is not None:
+                where.append(job.thread_name)
 
     def statistics(self) -> ThreadPoolStatistics:
         return ThreadPoolStatistics(
