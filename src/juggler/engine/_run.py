@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import statistics
 import traceback
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -202,7 +201,7 @@ class StageRunner:
         ctx.reports.append(self.report)
         self.mode = "thread" if stage.placement in ("io", "auto") else stage.placement
         self.threads: ThreadPool | None = None
-        self._auto = _AutoPlacement(stage) if stage.placement == "auto" else None
+        self._auto = _AutoPlacement() if stage.placement == "auto" else None
         self._tasks: asyncio.TaskGroup | None = None
         if stage.placement == "cpu":
             self._fn_ref: FunctionRef | None = FunctionRef(stage.fn)
@@ -350,17 +349,19 @@ class StageRunner:
         return result
 
     async def _attempt_thread(self, value: Any, start: float, where: list[str]) -> Any:
-        assert self.threads is not None
-        result, cpu_s = await self.threads.run(
+        threads, auto = self.threads, self._auto
+        assert threads is not None
+        if auto is not None and auto.decision is None:
+            auto.started(start, threads)
+        result = await threads.run(
             self._thread_fn,
             value,
             timeout_s=self.stage.timeout_s,
             stage=self.stage.name,
             where=where,
         )
-        if self._auto is not None and self._auto.decision is None:
-            end = asyncio.get_running_loop().time()
-            decision = self._auto.observe(cpu_s, end - start, self.threads.statistics().busy + 1)
+        if auto is not None and auto.decision is None:
+            decision = auto.observe(asyncio.get_running_loop().time(), threads)
             if decision is not None:
                 self._decide(decision)
         return result
@@ -472,37 +473,43 @@ _OUTCOME_NAMES = {Ok: "ok", Raised: "error", Failed: "crash"}
 class _AutoPlacement:
     """Decides, from the first items run in threads, whether the GIL is the stage's limit.
 
-    For each finished item, ``cpu_s / wall_s`` times the number of items that were running
-    estimates how many cores the stage's threads kept busy. About one core means the threads
-    are taking turns on the GIL: processes would run them in parallel. Much less means the
-    stage waits on I/O; more than ~1.4 means the function releases the GIL already.
+    It reads the CPU clocks of the stage's own threads: how many cores they kept busy since
+    the first item started. About one core means the threads are taking turns on the GIL, and
+    processes would run them in parallel. Much less means the stage waits on I/O; clearly
+    more than one means the function releases the GIL already (C code), so threads do fine.
     """
 
     MIN_ITEMS = 4
     MAX_ITEMS = 10
+    MIN_WAIT_S = 0.05
     MAX_WAIT_S = 0.5
 
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-        self.samples: list[float] = []
-        self.waited_s = 0.0
+    def __init__(self) -> None:
         self.decision: str | None = None
+        self._done = 0
+        self._t0: float | None = None
+        self._cpu0 = 0.0
 
-    def observe(self, cpu_s: float, wall_s: float, running: int) -> str | None:
+    def started(self, now: float, pool: ThreadPool) -> None:
+        if self._t0 is None:
+            self._t0, self._cpu0 = now, pool.cpu_seconds()
+
+    def observe(self, now: float, pool: ThreadPool) -> str | None:
         """Record one finished item; returns the decision once there is one."""
-        self.samples.append(cpu_s / wall_s * running if wall_s > 0 else 0.0)
-        self.waited_s += wall_s / max(running, 1)
-        enough = len(self.samples) >= self.MIN_ITEMS or self.waited_s >= self.MAX_WAIT_S
-        if not enough and len(self.samples) < self.MAX_ITEMS:
+        assert self._t0 is not None
+        self._done += 1
+        elapsed = now - self._t0
+        enough = self._done >= self.MIN_ITEMS and elapsed >= self.MIN_WAIT_S
+        if not (enough or elapsed >= self.MAX_WAIT_S or self._done >= self.MAX_ITEMS):
             return None
-        cores = statistics.median(self.samples)
-        n = len(self.samples)
+        cores = (pool.cpu_seconds() - self._cpu0) / elapsed if elapsed > 0 else 0.0
         if 0.5 <= cores <= 1.4 and (os.cpu_count() or 1) > 1:
             where, why = "moved to processes", "GIL-bound"
         elif cores > 1.4:
             where, why = "stays in threads", "the GIL is released"
         else:
             where, why = "stays in threads", "waiting on I/O"
+        n = self._done
         self.decision = f"{where} after {n} items: threads kept {cores:.2f} cores busy ({why})"
         return self.decision
 

@@ -36,7 +36,7 @@ class ThreadPoolStatistics:
 
 
 class _Job:
-    __slots__ = ("abandoned", "arg", "cpu_s", "finished", "fn", "future", "thread")
+    __slots__ = ("abandoned", "arg", "finished", "fn", "future", "thread")
 
     @property
     def thread_name(self) -> str:
@@ -48,7 +48,6 @@ class _Job:
         self.future = future
         self.finished = False
         self.abandoned = False
-        self.cpu_s = 0.0
         self.thread: threading.Thread | None = None
 
 
@@ -88,8 +87,8 @@ class ThreadPool:
         timeout_s: float | None,
         stage: str,
         where: list[str] | None = None,
-    ) -> tuple[Any, float]:
-        """Run ``fn(arg)`` in a thread; return its result and the CPU seconds it used.
+    ) -> Any:
+        """Run ``fn(arg)`` in a thread and return its result.
 
         ``where``, if given, receives the name of the thread that ran the call, also when
         the call raised or timed out.
@@ -104,10 +103,10 @@ class ThreadPool:
         self._jobs.put(job)
         try:
             if timeout_s is None:
-                return await future, job.cpu_s
+                return await future
             try:
                 async with asyncio.timeout(timeout_s) as scope:
-                    return await future, job.cpu_s
+                    return await future
             except TimeoutError:
                 if scope.expired():
                     self._abandon(job)
@@ -116,6 +115,19 @@ class ThreadPool:
         finally:
             if where is not None:
                 where.append(job.thread_name)
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the pool's live threads (Linux/BSD: per-thread clocks)."""
+        total = 0.0
+        for thread in list(self._threads):
+            ident = thread.ident
+            if ident is None or not thread.is_alive():
+                continue
+            try:
+                total += time.clock_gettime(time.pthread_getcpuclockid(ident))
+            except (OSError, AttributeError):  # thread just exited, or no per-thread clocks
+                continue
+        return total
 
     def statistics(self) -> ThreadPoolStatistics:
         return ThreadPoolStatistics(
@@ -163,7 +175,6 @@ class ThreadPool:
 
     def _work(self) -> None:
         get = self._jobs.get
-        thread_time = time.thread_time
         while True:
             job = get()
             if job is _STOP:
@@ -173,13 +184,11 @@ class ThreadPool:
                     continue
                 job.thread = threading.current_thread()
                 self._busy += 1
-            cpu_start = thread_time()
             try:
                 value: Any = job.fn(job.arg)
                 ok = True
             except BaseException as exc:  # handed to the awaiting coroutine, not swallowed
                 value, ok = exc, False
-            job.cpu_s = thread_time() - cpu_start
             if self._finish(job):
                 with self._lock:
                     self._abandoned -= 1
