@@ -20,9 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import median_of, print_table, timed, write_json  # noqa: E402
-
-import juggler  # noqa: E402
+import juggler
+from _common import median_of, print_table, timed, write_json
 
 
 def noop(x: int) -> int:
