@@ -265,7 +265,7 @@ class StageRunner:
         loop = asyncio.get_running_loop()
         rows = self.ctx.recorder.rows
         pid = self.ctx.recorder.pid
-        name, key = stage.name, item_id(item.key)
+        name, key = stage.name, item.key
         attempt = 0
         while True:
             attempt += 1
@@ -436,7 +436,7 @@ class StageRunner:
                     "cpu",
                     pid,
                     "worker",
-                    item_id(item.key),
+                    item.key,
                     attempt,
                     item.queued,
                     t_start,

@@ -54,6 +54,12 @@ class _Job:
 _STOP = None
 
 
+def _was_abandoned(job: _Job) -> bool:
+    # A function, not ``job.abandoned`` inline: the loop thread may have set it since this
+    # thread last looked, which a type checker's narrowing cannot know.
+    return job.abandoned
+
+
 @final
 class ThreadPool:
     """``size`` daemon threads running blocking calls for coroutines on one event loop."""
@@ -174,42 +180,47 @@ class ThreadPool:
         thread.start()
 
     def _work(self) -> None:
-        get = self._jobs.get
+        get, lock = self._jobs.get, self._lock
+        me = threading.current_thread()
         while True:
             job = get()
             if job is _STOP:
                 break
-            with self._lock:
+            with lock:
                 if job.abandoned or job.future.cancelled():
                     continue
-                job.thread = threading.current_thread()
+                job.thread = me
                 self._busy += 1
             try:
                 value: Any = job.fn(job.arg)
                 ok = True
             except BaseException as exc:  # handed to the awaiting coroutine, not swallowed
                 value, ok = exc, False
-            if self._finish(job):
-                with self._lock:
+            with lock:
+                self._busy -= 1
+                job.finished = True
+                if _was_abandoned(job):
+                    # The loop gave up on this call and already started a replacement.
                     self._abandoned -= 1
-                    self._stuck.discard(threading.current_thread())
-                break  # a replacement thread already took this one's place
-            self._hand_over(job, ok, value)
-        self._hand_over(None, True, threading.current_thread())
+                    self._stuck.discard(me)
+                    break
+                wake = self._queue_completion(job, ok, value)
+            if wake:
+                self._wake_loop()
+        with lock:
+            wake = self._queue_completion(None, True, me)
+        if wake:
+            self._wake_loop()
 
-    def _finish(self, job: _Job) -> bool:
-        """Mark ``job`` finished; True if the loop abandoned it meanwhile (timeout)."""
-        with self._lock:
-            self._busy -= 1
-            job.finished = True
-            return job.abandoned
+    def _queue_completion(self, job: _Job | None, ok: bool, value: Any) -> bool:
+        """Queue a result for the loop (lock held); True if the loop needs a wake-up."""
+        self._completed.append((job, ok, value))
+        if self._wakeup_pending:
+            return False
+        self._wakeup_pending = True
+        return True
 
-    def _hand_over(self, job: _Job | None, ok: bool, value: Any) -> None:
-        with self._lock:
-            self._completed.append((job, ok, value))
-            if self._wakeup_pending:
-                return
-            self._wakeup_pending = True
+    def _wake_loop(self) -> None:
         loop = self._loop
         assert loop is not None
         try:

@@ -13,8 +13,9 @@ from typing import Any, final
 
 from ._span import Span, Trace
 
-# (stage, placement, pid, lane, item_id, attempt, queued, start, end, outcome, in, out)
-Row = tuple[str, str, int, str, str, int, "float | None", float, float, str, Any, Any]
+# (stage, placement, pid, lane, item key, attempt, queued, start, end, outcome, in, out);
+# the key tuple becomes an item id string only when spans are built.
+Row = tuple[str, str, int, str, tuple[int, ...], int, "float | None", float, float, str, Any, Any]
 
 _LAG_INTERVAL_S = 0.01
 
@@ -49,7 +50,7 @@ class Recorder:
                 placement=placement,
                 pid=pid,
                 lane=lane,
-                item_id=item_id,
+                item_id=".".join(map(str, key)),
                 attempt=attempt,
                 queued=None if queued is None else queued - t0,
                 start=start - t0,
@@ -63,7 +64,7 @@ class Recorder:
                 placement,
                 pid,
                 lane,
-                item_id,
+                key,
                 attempt,
                 queued,
                 start,
