@@ -34,6 +34,10 @@ from .engine._stage import branches as branches
 from .engine._stage import cpu as cpu
 from .engine._stage import io as io
 from .engine._stage import reduce as reduce
+from .engine._trace._export import write_trace as write_trace
+from .engine._trace._metrics import TraceMetrics as TraceMetrics
+from .engine._trace._span import Span as Span
+from .engine._trace._span import Trace as Trace
 
 __all__ = [
     "Batch",
@@ -53,8 +57,11 @@ __all__ = [
     "Reduce",
     "RetryPolicy",
     "RunReport",
+    "Span",
     "Stage",
     "StageReport",
+    "Trace",
+    "TraceMetrics",
     "WorkerCrashed",
     "WouldBlock",
     "__version__",
@@ -65,4 +72,5 @@ __all__ = [
     "cpu",
     "io",
     "reduce",
+    "write_trace",
 ]

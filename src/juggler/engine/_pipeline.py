@@ -14,6 +14,7 @@ from ._errors import ConfigError, PipelineFailed
 from ._report import RunReport
 from ._run import FailFast, RunContext, channel_size, collect, feed, make_runner
 from ._stage import AnyStage, as_stage
+from ._trace._progress import open_progress
 from ._trace._recorder import Recorder
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Pipeline:
             outputs after their parent). Stages still run as items complete.
         workers: Worker processes for ``cpu`` stages (default: one per core).
         seed: Seed for the retry jitter, for reproducible runs.
+        progress: Live bars per stage on stderr: ``True``/``False``, or ``None`` to show
+            them only when stderr is a terminal (and the run lasts over a second).
 
     Cancellation: if the run is cancelled or interrupted, every stage stops, worker
     processes are killed and threads released before the cancellation propagates.
@@ -60,6 +63,7 @@ class Pipeline:
         ordered: bool = True,
         workers: int | None = None,
         seed: int | None = None,
+        progress: bool | None = False,
         _backend_factory: Callable[[], CpuBackend] | None = None,
     ) -> None:
         if not stages:
@@ -70,6 +74,7 @@ class Pipeline:
         self.ordered = ordered
         self.workers = workers
         self._seed = seed
+        self._progress = progress
         self._backend_factory = _backend_factory or (lambda: _default_backend(workers))
         names = [getattr(s, "name", "") for s in self.stages]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -132,14 +137,17 @@ class Pipeline:
         channels.append(Channel(4096))
         results: list[Any] = []
         lag_watch = asyncio.ensure_future(recorder.watch_loop_lag())
+        names = [getattr(stage, "name", "") for stage in self.stages]
         try:
             try:
-                async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(feed(items, channels[0]))
-                    for i, stage in enumerate(self.stages):
-                        runner = make_runner(stage, ctx, channels[i], channels[i + 1])
-                        tasks.create_task(runner.run())
-                    tasks.create_task(collect(channels[-1], results))
+                with open_progress(names, enabled=self._progress) as ctx.progress:
+                    async with asyncio.TaskGroup() as tasks:
+                        tasks.create_task(feed(items, channels[0]))
+                        for i, stage in enumerate(self.stages):
+                            runner = make_runner(stage, ctx, channels[i], channels[i + 1])
+                            runner.index = i
+                            tasks.create_task(runner.run())
+                        tasks.create_task(collect(channels[-1], results))
             finally:
                 lag_watch.cancel()
                 await ctx.aclose(grace_s=_GRACE_S)

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ._channel import ChannelStatistics
+    from ._trace._metrics import TraceMetrics
     from ._trace._span import Trace
 
 
@@ -90,6 +91,13 @@ class RunReport:
     wall_s: float
     trace_factory: Callable[[], Trace] = field(repr=False)
     _trace: Trace | None = field(default=None, repr=False)
+
+    @property
+    def metrics(self) -> TraceMetrics:
+        """Throughput, latency percentiles, queue waits, utilisation, loop lag, critical path."""
+        from ._trace._metrics import compute_metrics
+
+        return compute_metrics(self.trace)
 
     @property
     def trace(self) -> Trace:

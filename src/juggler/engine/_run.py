@@ -24,6 +24,7 @@ from ._placement._fnref import FunctionRef
 from ._placement._threads import ThreadPool
 from ._report import ItemFailure, StageReport
 from ._stage import AnyStage, Batch, Branches, Reduce, Stage
+from ._trace._progress import Progress
 
 if TYPE_CHECKING:
     import random
@@ -65,6 +66,7 @@ class RunContext:
         recorder: Recorder,
     ) -> None:
         self.recorder = recorder
+        self.progress = Progress([])  # replaced by the run's live one
         self._backend_factory = backend_factory
         self._backend: CpuBackend | None = None
         self._backend_lock = asyncio.Lock()
@@ -190,6 +192,8 @@ class _Emitter:
 class StageRunner:
     """Runs one placed stage: ``concurrency`` worker tasks between two channels."""
 
+    index = 0  # position in the pipeline, for progress
+
     def __init__(
         self, stage: Stage, ctx: RunContext, inp: Channel[_Item], out: Channel[_Item]
     ) -> None:
@@ -259,6 +263,7 @@ class StageRunner:
                 await emitter.emit(index, [item])
                 continue
             await emitter.emit(index, await self._process(item))
+            self.ctx.progress.advance(self.index)
 
     async def _process(self, item: _Item) -> list[_Item]:
         stage, report = self.stage, self.report
@@ -395,6 +400,7 @@ class StageRunner:
         self.report.received += len(items)
         live = [item for item in items if item.value is not _DROPPED]
         results = await self._run_cpu(live, attempt=1) if live else []
+        self.ctx.progress.advance(self.index, len(live))
         outputs_of = {id(item): out for item, out in zip(live, results, strict=True)}
         for offset, item in enumerate(items):
             # Tombstones from upstream pass straight through.
@@ -517,6 +523,8 @@ class _AutoPlacement:
 class BatchRunner:
     """Groups items into lists (``Batch``)."""
 
+    index = 0  # position in the pipeline, for progress
+
     def __init__(
         self, spec: Batch, ctx: RunContext, inp: Channel[_Item], out: Channel[_Item]
     ) -> None:
@@ -565,6 +573,8 @@ class BatchRunner:
 class ReduceRunner:
     """Folds every item into one value (``Reduce``)."""
 
+    index = 0  # position in the pipeline, for progress
+
     def __init__(
         self, spec: Reduce, ctx: RunContext, inp: Channel[_Item], out: Channel[_Item]
     ) -> None:
@@ -597,6 +607,8 @@ class ReduceRunner:
 
 class BranchesRunner:
     """Sends each item to every branch and joins their outputs per item (``Branches``)."""
+
+    index = 0  # position in the pipeline, for progress
 
     def __init__(
         self, spec: Branches, ctx: RunContext, inp: Channel[_Item], out: Channel[_Item]
