@@ -34,6 +34,7 @@ from .engine._stage import branches as branches
 from .engine._stage import cpu as cpu
 from .engine._stage import io as io
 from .engine._stage import reduce as reduce
+from .engine._trace._export import check_trace_path as check_trace_path
 from .engine._trace._export import write_trace as write_trace
 from .engine._trace._metrics import TraceMetrics as TraceMetrics
 from .engine._trace._span import Span as Span
@@ -69,6 +70,7 @@ __all__ = [
     "auto",
     "batch",
     "branches",
+    "check_trace_path",
     "cpu",
     "io",
     "reduce",

@@ -51,7 +51,9 @@ def store(row: tuple[int, int, float]) -> int:
     return n
 
 
-def run_demo(*, items: int, cpu_ms: int, io_ms: int, as_json: bool) -> int:
+def run_demo(
+    *, items: int, cpu_ms: int, io_ms: int, as_json: bool, trace: str | None, quiet: bool
+) -> int:
     """Run the demo pipeline and print its report; returns the exit code."""
     global _IO_S, _CPU_S
     _IO_S, _CPU_S = io_ms / 1000, cpu_ms / 1000
@@ -59,6 +61,7 @@ def run_demo(*, items: int, cpu_ms: int, io_ms: int, as_json: bool) -> int:
         juggler.aio(fetch, concurrency=64),
         juggler.cpu(crunch),
         juggler.io(store, concurrency=8),
+        progress=None if not quiet else False,
     )
     with tempfile.TemporaryDirectory(prefix="juggler-demo-") as out_dir:
         os.environ["JUGGLER_DEMO_DIR"] = out_dir
@@ -66,6 +69,8 @@ def run_demo(*, items: int, cpu_ms: int, io_ms: int, as_json: bool) -> int:
         console.print(f"demo: {items} items, {cpu_ms} ms CPU and 2 x {io_ms} ms I/O each")
         report = pipeline.run(range(items))
         written = len(os.listdir(out_dir))
+    if trace is not None:
+        juggler.write_trace(report.trace, trace)
     if as_json:
         click.echo(json.dumps(_as_dict(report), default=str, indent=2))
     else:

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from . import JugglerError, __version__
+from . import JugglerError, __version__, check_trace_path
 from ._demo import run_demo
 
 EXIT_OK = 0
@@ -31,9 +31,22 @@ def app() -> None:
 @click.option("--cpu-ms", default=20, show_default=True, help="CPU work per item (ms).")
 @click.option("--io-ms", default=20, show_default=True, help="I/O wait per item (ms).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
-def demo(items: int, cpu_ms: int, io_ms: int, as_json: bool) -> None:
+@click.option(
+    "--trace",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the run's trace: .json (Chrome trace, Perfetto) or .html (timeline).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(
+    items: int, cpu_ms: int, io_ms: int, as_json: bool, trace: str | None, quiet: bool
+) -> None:
     """Run an aio → cpu → io pipeline on generated items and print its report."""
-    sys.exit(run_demo(items=items, cpu_ms=cpu_ms, io_ms=io_ms, as_json=as_json))
+    if trace is not None:
+        check_trace_path(trace)
+    code = run_demo(
+        items=items, cpu_ms=cpu_ms, io_ms=io_ms, as_json=as_json, trace=trace, quiet=quiet
+    )
+    sys.exit(code)
 
 
 def main() -> None:
