@@ -59,7 +59,7 @@ def test_cpu_stage_retries_user_errors(tmp_path: Path) -> None:
 
 def test_cpu_stage_needs_an_importable_function() -> None:
     """Lambdas cannot reach a spawned worker: refused when the stage is built."""
-    with pytest.raises(ConfigError, match="module-level"):
+    with pytest.raises(ConfigError, match="module level"):
         juggler.cpu(lambda x: x)
 
 

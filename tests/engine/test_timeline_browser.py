@@ -22,6 +22,7 @@ pytest.importorskip("playwright")
 pytestmark = [
     pytest.mark.skipif(not chromium_available(), reason="needs Debian's chromium"),
     pytest.mark.slow,
+    pytest.mark.allow_blocking,  # Playwright's sync API runs its own loop in this thread
 ]
 
 

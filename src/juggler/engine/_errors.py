@@ -9,7 +9,8 @@
     │   ├── ItemTimeout(TimeoutError) an attempt ran past its ``timeout_s``
     │   ├── WorkerCrashed             the worker process died while holding the item
     │   └── PoisonItem                the item killed ``max_worker_deaths`` workers: quarantined
-    └── ChannelClosed                 send on a channel that was already closed
+    ├── ChannelClosed                 send on a channel that was already closed
+    └── PoolClosed                    a process pool was closed (or broke) with items unfinished
 
 Cancellation (``asyncio.CancelledError``) and ``KeyboardInterrupt`` are never wrapped: they
 propagate untouched, after every stage has been stopped.
@@ -30,6 +31,7 @@ __all__ = [
     "JugglerError",
     "PipelineFailed",
     "PoisonItem",
+    "PoolClosed",
     "WorkerCrashed",
 ]
 
@@ -77,10 +79,12 @@ class ItemTimeout(ItemError, TimeoutError):
     ``cpu`` workers are killed and replaced.
     """
 
-    def __init__(self, *, stage: str, timeout_s: float) -> None:
+    def __init__(self, *, stage: str, timeout_s: float, item_id: str | None = None) -> None:
         self.stage = stage
         self.timeout_s = timeout_s
-        super().__init__(f"stage {stage!r}: attempt exceeded timeout_s={timeout_s:g}")
+        self.item_id = item_id
+        where = f" on item {item_id}" if item_id is not None else ""
+        super().__init__(f"stage {stage!r}: attempt{where} exceeded timeout_s={timeout_s:g}")
 
 
 class WorkerCrashed(ItemError):
@@ -142,3 +146,12 @@ class PoisonItem(ItemError):
 
 class ChannelClosed(JugglerError):
     """``send`` was called on a channel that had already been closed by our own code."""
+
+
+class PoolClosed(JugglerError):
+    """A process pool was closed, or broke, while ``run_many`` still had items unfinished.
+
+    Raised by ``run_many`` after ``aclose`` (shutdown is under way: stop submitting) or when
+    worker processes keep dying before they are ready (a broken environment: look at the
+    workers' stderr).
+    """

@@ -27,9 +27,9 @@ _GRACE_S = 1.5
 
 
 def _default_backend(workers: int | None) -> CpuBackend:
-    from ._placement._simple_pool import SimpleProcessPool
+    from ._procpool._supervisor import ProcessPool
 
-    return SimpleProcessPool(workers=workers)
+    return ProcessPool(workers=workers)
 
 
 @final

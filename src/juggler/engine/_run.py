@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._channel import Channel, EndOfChannel, WouldBlock
 from ._errors import ConfigError, ItemError, ItemTimeout
 from ._placement._backend import CpuBackend, Failed, Ok, Raised
-from ._placement._fnref import FunctionRef
+from ._procpool._protocol import check_importable
 from ._placement._threads import ThreadPool
 from ._report import ItemFailure, StageReport
 from ._stage import AnyStage, Batch, Branches, Reduce, Stage
@@ -207,15 +207,13 @@ class StageRunner:
         self.threads: ThreadPool | None = None
         self._auto = _AutoPlacement() if stage.placement == "auto" else None
         self._tasks: asyncio.TaskGroup | None = None
-        if stage.placement == "cpu":
-            self._fn_ref: FunctionRef | None = FunctionRef(stage.fn)
-        elif stage.placement == "auto":
+        self._importable = stage.placement == "cpu"
+        if stage.placement == "auto":
             try:
-                self._fn_ref = FunctionRef(stage.fn)
+                check_importable(stage.fn)
+                self._importable = True
             except ConfigError:
-                self._fn_ref = None  # stays in threads; the decision will say why
-        else:
-            self._fn_ref = None
+                pass  # stays in threads; the decision will say why
         fn = stage.fn
         self._thread_fn: Callable[[Any], Any] = (lambda v: list(fn(v))) if stage.flat else fn
         self._workers = stage.concurrency or 1
@@ -373,7 +371,7 @@ class StageRunner:
 
     def _decide(self, decision: str) -> None:
         move = decision.startswith("moved")
-        if move and self._fn_ref is None:
+        if move and not self._importable:
             decision = "stays in threads: the GIL is the limit, but the function cannot be "
             decision += "imported by a worker process (make it a module-level function)"
             move = False
@@ -418,9 +416,8 @@ class StageRunner:
         start = loop.time()
         if report.first_start is None:
             report.first_start = start
-        assert self._fn_ref is not None
         outcomes = await backend.run_many(
-            self._fn_ref,
+            stage.fn,
             [item.value for item in items],
             item_ids=[item_id(item.key) for item in items],
             timeout_s=stage.timeout_s,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, final, overload
 
 from ._errors import ConfigError
-from ._placement._fnref import FunctionRef
+from ._procpool._protocol import check_importable
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _build(
     if inspect.isasyncgenfunction(fn) and not flat:
         raise ConfigError(f"aio stage {_name_of(fn)!r} is an async generator: pass flat=True")
     if placement == "cpu":
-        FunctionRef(fn)  # raises ConfigError now, not when the first item is sent
+        check_importable(fn)  # raises ConfigError now, not when the first item is sent
     if concurrency is None:
         concurrency = _DEFAULT_CONCURRENCY[placement]
     if concurrency is not None and concurrency < 1:
