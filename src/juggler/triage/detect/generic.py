@@ -1,0 +1,81 @@
+"""Fallback: any line that says error, failure or fatal in words a person would use.
+
+Tools we have no family for still print "error" or "failed"; ranking needs those lines as
+candidates. The pattern excludes the common false friends (``0 errors``, ``-Werror``,
+``failures: 0``, option names) so that passing summaries do not compete.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._rules import rule, single
+
+_I = re.IGNORECASE
+
+# Words that mean "this went wrong", not "this is about errors" (error_handler, --fail-fast).
+_ERROR_WORDS = (
+    r"(?<![\w./-])(?:errors?|fail(?:ed|ure|s|ing)?|fatal|exception|panic(?:ked)?|abort(?:ed|ing)?|"
+    r"denied|refused|cannot|can't|could ?not|unable to|not found|undefined|invalid|"
+    r"mismatch|missing|unexpected|violation|broken|crash(?:ed)?|"
+    r"does not exist|doesn't exist|no such)(?![\w/-])"
+)
+# A count of zero (or "no errors") is good news, not a failure.
+_ZERO = re.compile(
+    r"(?:\b0 (?:errors?|failures?|failed)|(?:errors?|failures?|failed):? 0\b|\bno errors?\b|"
+    r"\bwithout errors?\b|0 failing|failed=0|error=0|, 0 failed|fail_on_error|continue-on-error)",
+    _I,
+)
+
+RULES = (
+    rule(
+        "generic",
+        "error",
+        0.4,
+        (
+            "error",
+            "fail",
+            "fatal",
+            "exception",
+            "panic",
+            "abort",
+            "denied",
+            "refused",
+            "cannot",
+            "can't",
+            "could not",
+            "couldnot",
+            "unable to",
+            "not found",
+            "undefined",
+            "invalid",
+            "mismatch",
+            "missing",
+            "unexpected",
+            "violation",
+            "broken",
+            "crash",
+            "does not exist",
+            "doesn't exist",
+            "no such",
+        ),
+        _ERROR_WORDS,
+        single,
+        flags=_I,
+        confidence=0.4,
+    ),
+    rule(
+        "generic",
+        "warning",
+        0.1,
+        "warn",
+        r"(?<![\w-])warn(?:ing)?s?\b(?!s? ?[:=]? ?0\b)",
+        flags=_I,
+        confidence=0.4,
+    ),
+)
+
+
+def is_good_news(line: str) -> bool:
+    """True when a line's error words only report that nothing failed."""
+    return bool(_ZERO.search(line))

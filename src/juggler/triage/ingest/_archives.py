@@ -1,0 +1,265 @@
+"""Reading gzip, zip and tar archives as streams, with every decompressed byte counted.
+
+Members are never extracted by name: nothing is written to disk, so ``../../x``, absolute
+names and link members cannot escape anywhere. Each member is read into memory through a
+counter that enforces the caps of :class:`~._document.Limits` *while* decompressing, so a
+bomb is stopped after at most ``max_bytes`` of output, whatever its headers claim (Python
+3.11's ``zipfile`` has no overlapping-entry check, gh-109858: our counting is the defence).
+
+An archive inside an archive is listed as a problem and not opened (nesting depth 1).
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Final
+
+from .._errors import ArchiveRejected, DecodeError, InputError, UnsupportedInput
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from ._document import Limits
+
+__all__ = ["GZIP_MAGIC", "Member", "gunzip", "is_tar", "is_zip", "read_tar", "read_zip"]
+
+GZIP_MAGIC: Final = b"\x1f\x8b"
+_ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06")
+_READ_BYTES: Final = 64 * 1024
+# Output produced per decompression call: small enough that a bomb is caught early.
+_STEP_BYTES: Final = 256 * 1024
+_ARCHIVE_SUFFIXES: Final = (".zip", ".gz", ".tgz", ".tar", ".jar", ".7z", ".xz", ".bz2", ".zst")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One archive member read into memory, or the reason it was skipped."""
+
+    name: str
+    data: bytes | None
+    problem: InputError | None = None
+
+
+def is_zip(sample: bytes) -> bool:
+    """True if ``sample`` starts like a zip archive."""
+    return sample.startswith(_ZIP_MAGICS)
+
+
+def is_tar(sample: bytes) -> bool:
+    """True if ``sample`` holds a POSIX tar header."""
+    return len(sample) >= 262 and sample[257:262] == b"ustar"
+
+
+def nested_archive(name: str, head: bytes) -> bool:
+    """True if a member looks like an archive itself (by name or by its first bytes)."""
+    return name.lower().endswith(_ARCHIVE_SUFFIXES) or head.startswith(GZIP_MAGIC) or is_zip(head)
+
+
+class _Budget:
+    """Counts decompressed bytes against the per-input cap and the per-member ratio."""
+
+    __slots__ = ("limits", "name", "total")
+
+    def __init__(self, name: str, limits: Limits) -> None:
+        self.name = name
+        self.limits = limits
+        self.total = 0
+
+    def spend(self, produced: int, member_out: int, member_in: int, member: str) -> None:
+        self.total += produced
+        limits = self.limits
+        if self.total > limits.max_bytes:
+            raise ArchiveRejected(
+                self.name, f"decompresses to more than {limits.max_bytes:,} bytes (cap)"
+            )
+        if member_out > limits.ratio_floor_bytes and member_out > limits.max_ratio * max(
+            member_in, 1
+        ):
+            raise ArchiveRejected(
+                member, f"expands more than {limits.max_ratio}:1 (compression bomb)"
+            )
+
+
+def gunzip(
+    read: Callable[[int], bytes], *, name: str, limits: Limits
+) -> tuple[bytes, list[InputError]]:
+    """Decompress a gzip stream, including concatenated members.
+
+    Damage does not lose data: a truncated stream keeps what was decoded and reports
+    ``DecodeError("truncated gzip after N bytes")``; bytes after the last member that are
+    not another member are reported as trailing garbage.
+
+    Args:
+        read: ``read(n)`` of the compressed stream.
+        name: Display name for messages.
+        limits: Caps on output bytes and expansion ratio.
+
+    Returns:
+        The decompressed bytes and the problems met.
+
+    Raises:
+        ArchiveRejected: The output passed a cap (the input is refused as a whole).
+        DecodeError: Not gzip data at all.
+    """
+    budget = _Budget(name, limits)
+    out = bytearray()
+    problems: list[InputError] = []
+    decomp = zlib.decompressobj(31)
+    member_in = member_out = 0
+    at_member_start = True
+    buf = b""
+    pending_output = False
+    while True:
+        if not buf and not pending_output:
+            buf = read(_READ_BYTES)
+            if not buf:
+                break
+        if at_member_start:
+            if not buf.startswith(GZIP_MAGIC[: len(buf)]) or (len(buf) < 2 and not out):
+                if not out and member_in == 0 and not problems:
+                    raise DecodeError(name, "not gzip data")
+                rest = len(buf)
+                while rest <= limits.max_bytes and (block := read(_READ_BYTES)):
+                    rest += len(block)  # counted, not kept
+                problems.append(DecodeError(name, f"{rest:,} bytes of trailing garbage ignored"))
+                break
+            at_member_start = False
+        given = len(buf)
+        try:
+            piece = decomp.decompress(buf, _STEP_BYTES)
+        except zlib.error as err:
+            if not out:
+                raise DecodeError(name, f"corrupt gzip data ({err})") from None
+            problems.append(DecodeError(name, f"corrupt gzip data after {len(out):,} bytes"))
+            return bytes(out), problems
+        pending_output = len(piece) == _STEP_BYTES
+        if decomp.eof:
+            buf = decomp.unused_data
+            pending_output = False
+        else:
+            buf = decomp.unconsumed_tail
+        member_in += given - len(buf)
+        member_out += len(piece)
+        budget.spend(len(piece), member_out, member_in, name)
+        out += piece
+        if decomp.eof:
+            decomp = zlib.decompressobj(31)
+            member_in = member_out = 0
+            at_member_start = True
+    if not at_member_start:
+        problems.append(DecodeError(name, f"truncated gzip after {len(out):,} bytes"))
+    return bytes(out), problems
+
+
+def _read_member(
+    fh: IO[bytes], *, member: str, compressed: int, budget: _Budget
+) -> tuple[bytes, InputError | None]:
+    parts: list[bytes] = []
+    produced = 0
+    try:
+        while chunk := fh.read(_READ_BYTES):
+            produced += len(chunk)
+            budget.spend(len(chunk), produced, compressed, member)
+            parts.append(chunk)
+    except ArchiveRejected:
+        raise
+    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError) as err:
+        return b"".join(parts), DecodeError(member, f"damaged member ({err})")
+    return b"".join(parts), None
+
+
+def read_zip(fileobj: IO[bytes], *, name: str, limits: Limits) -> Iterator[Member]:
+    """Yield the members of a zip archive (e.g. a GitHub Actions log download).
+
+    Raises:
+        ArchiveRejected: Too many members, or a cap was passed while decompressing.
+        DecodeError: Not a readable zip archive.
+    """
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise DecodeError(name, f"not a readable zip archive ({err})") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_members:
+            raise ArchiveRejected(name, f"{len(infos):,} members (cap {limits.max_members:,})")
+        budget = _Budget(name, limits)
+        for info in infos:
+            member = f"{name}!{info.filename}"
+            if info.is_dir():
+                continue
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                yield Member(member, None, ArchiveRejected(member, "link member not followed"))
+                continue
+            if info.flag_bits & 0x1:
+                yield Member(member, None, UnsupportedInput(member, "encrypted member"))
+                continue
+            try:
+                with archive.open(info) as fh:
+                    head = fh.read(8)
+                    if nested_archive(info.filename, head):
+                        yield Member(member, None, ArchiveRejected(member, _NESTED))
+                        continue
+                    budget.spend(len(head), len(head), info.compress_size, member)
+                    rest, problem = _read_member(
+                        fh, member=member, compressed=info.compress_size, budget=budget
+                    )
+            except ArchiveRejected:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+                yield Member(member, None, DecodeError(member, f"damaged member ({err})"))
+                continue
+            except (NotImplementedError, RuntimeError, ValueError) as err:
+                yield Member(member, None, UnsupportedInput(member, f"cannot read ({err})"))
+                continue
+            yield Member(member, head + rest, problem)
+
+
+_NESTED: Final = "archive inside an archive: listed, not opened"
+
+
+def read_tar(fileobj: IO[bytes], *, name: str, limits: Limits) -> Iterator[Member]:
+    """Yield the regular-file members of an uncompressed tar stream.
+
+    Links, devices and FIFOs are listed as problems and never followed.
+
+    Raises:
+        ArchiveRejected: Too many members, or the byte cap was passed.
+        DecodeError: Not a readable tar archive.
+    """
+    budget = _Budget(name, limits)
+    count = 0
+    try:
+        archive = tarfile.open(fileobj=fileobj, mode="r|")
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise DecodeError(name, f"not a readable tar archive ({err})") from None
+    with archive:
+        try:
+            for info in archive:
+                count += 1
+                if count > limits.max_members:
+                    raise ArchiveRejected(name, f"more than {limits.max_members:,} members (cap)")
+                member = f"{name}!{info.name}"
+                if info.isdir():
+                    continue
+                if not info.isreg():
+                    yield Member(member, None, ArchiveRejected(member, "link or special member"))
+                    continue
+                fh = archive.extractfile(info)
+                if fh is None:
+                    continue
+                head = fh.read(8)
+                if nested_archive(info.name, head):
+                    yield Member(member, None, ArchiveRejected(member, _NESTED))
+                    continue
+                budget.spend(len(head), 0, 1, member)
+                # Stored, not compressed: only the total cap applies (ratio 1:1).
+                rest, problem = _read_member(fh, member=member, compressed=1 << 62, budget=budget)
+                yield Member(member, head + rest, problem)
+        except (tarfile.TarError, EOFError, OSError) as err:
+            yield Member(name, None, DecodeError(name, f"damaged tar archive ({err})"))

@@ -1,0 +1,333 @@
+"""Rank detector hits and template statistics into a few findings.
+
+A finding is a small block of consecutive lines (at most :data:`MAX_FINDING_LINES`).
+Candidates are the detectors' hits; the last paragraph a failing step printed before its
+exit status (scripts that check something and ``exit 1`` print their reason there, in no
+format a detector knows); and, when passing logs are given, runs of lines whose keys never
+occur in them. Each candidate is scored on principled signals, all in 0..1:
+
+* **severity** of its family and kind (a compiler error or failing test outranks a warning;
+  lines that only say a child process failed, such as ``make: *** Error 1`` or
+  ``npm ERR! Failed at``, rank low), with a bonus for the *first* failing test, compiler
+  error or exception of a family in the failing step (later ones are often its cascade);
+* **position**: inside the failing step, before its exit status, rises; after the exit
+  status (cleanup, uploads) falls; without CI markers, late in the log rises;
+* **rarity** of its templates in this log (a message printed once is more telling than one
+  printed a thousand times);
+* **novelty** against the baseline: the share of its lines whose keys never occur in the
+  passing runs (logreduce's and LogJuicer's idea). With a baseline, novelty weighs most.
+
+Repeats of one message collapse into its first occurrence (ranked by the best copy), and a
+candidate overlapping a better one is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from .detect.generic import is_good_news
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from .analyse import Analysis
+    from .detect import Hit
+
+#: Longest block a finding shows; the head of a long block carries its message.
+MAX_FINDING_LINES = 10
+#: Severity added to the first block of each family inside the failing step.
+FIRST_OF_FAMILY_BONUS = 0.1
+# Kinds whose later blocks tend to be echoes or cascades of the first one.
+_CASCADING_KINDS = frozenset({"test_failure", "compile_error", "exception"})
+#: Lines of a failing step's last paragraph offered as a candidate, and their severity.
+TAIL_LINES = 5
+TAIL_SEVERITY = 0.4
+#: How far before the exit status the tail is looked for.
+TAIL_REACH = 60
+#: Severity of a run of novel lines that no detector recognised.
+NOVEL_SEVERITY = 0.15
+#: Hits at or below this severity only report that a child process failed.
+EPILOGUE_SEVERITY = 0.3
+_FRAME = re.compile(r"^\s+at |^npm ERR!|^\s*$|^\$ ")
+#: Severity of a tool's warning when the failing step treats warnings as errors.
+WERROR_WARNING_SEVERITY = 0.7
+# Candidates that re-present lines rather than detect a block.
+_VIEW_FAMILIES = frozenset({"step_tail", "novel"})
+#: Findings returned at most.
+MAX_FINDINGS = 10
+
+_KIND_BONUS = {
+    "test_failure": 0.05,
+    "compile_error": 0.05,
+    "exception": 0.03,
+    "build_error": 0.0,
+    "dependency": 0.03,
+    "infrastructure": 0.03,
+    "lint": 0.0,
+    "error": 0.0,
+    "ci_marker": -0.15,
+    "warning": -0.1,
+}
+
+
+class LineView(Protocol):
+    """What ranking reads about lines: a whole log in memory, or what chunk scans kept.
+
+    Only lines of candidate blocks, and the lines before an exit status, are ever asked for.
+    """
+
+    @property
+    def total(self) -> int:
+        """Number of lines in the log."""
+        ...
+
+    def text(self, n: int) -> str:
+        """Visible text of 1-based line ``n``."""
+        ...
+
+    def template(self, n: int) -> str:
+        """Template of line ``n`` within this log ("" for a blank line)."""
+        ...
+
+    def count(self, template: str) -> int:
+        """How many lines of this log have ``template`` (at least 1)."""
+        ...
+
+    def novel(self, n: int) -> bool | None:
+        """Whether line ``n``'s key never occurs in the baseline; ``None`` without one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One ranked block, 1-based inclusive lines."""
+
+    start: int
+    end: int
+    kind: str
+    family: str
+    title: str
+    score: float
+    repeats: int = 1
+
+
+@dataclass
+class _Candidate:
+    start: int
+    end: int
+    kind: str
+    family: str
+    severity: float
+    title: str
+    score: float = 0.0
+    key: str = ""
+    repeats: int = 1
+    head: int = 0
+
+
+def _warnings_fail(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
+    """Whether the failing step says its warnings are errors (``-Werror`` and kin)."""
+    return any(
+        h.family == "werror" and (window is None or window[0] <= h.start <= window[1]) for h in hits
+    )
+
+
+def _from_hits(
+    hits: Sequence[Hit], window: tuple[int, int] | None, *, warnings_fail: bool = False
+) -> list[_Candidate]:
+    out = []
+    first_seen: set[tuple[str, str]] = set()
+    for hit in hits:
+        base = hit.severity
+        if warnings_fail and hit.kind == "warning" and hit.family != "generic":
+            base = WERROR_WARNING_SEVERITY
+        severity = base * (0.7 + 0.3 * hit.confidence)
+        # The first block of a family (in the failing step) is usually the cause; later
+        # ones of the same family are often its echoes (summaries, cascades).
+        key = (hit.family, hit.kind)
+        if (
+            hit.kind in _CASCADING_KINDS
+            and hit.severity >= 0.5  # summaries ("Tests run: ...") are not the first failure
+            and key not in first_seen
+            and (window is None or window[0] <= hit.start <= window[1])
+        ):
+            first_seen.add(key)
+            severity += FIRST_OF_FAMILY_BONUS
+        candidate = _Candidate(hit.start, hit.end, hit.kind, hit.family, severity, hit.title)
+        candidate.repeats = hit.copies
+        candidate.head = hit.head
+        out.append(candidate)
+    return out
+
+
+def novel_runs(
+    visible: Sequence[str], novel: Sequence[bool], covered: Collection[int], offset: int = 0
+) -> list[tuple[int, int]]:
+    """Runs of novel lines (gaps of up to two lines allowed) that no hit already covers.
+
+    Args:
+        visible: Visible lines of a log or of one chunk.
+        novel: One flag per line: its key never occurs in the baseline.
+        covered: Whole-log line numbers inside detector hits.
+        offset: Whole-log number of the line before ``visible[0]``.
+
+    Returns:
+        1-based inclusive whole-log ranges, each at most :data:`MAX_FINDING_LINES` long.
+    """
+    out: list[tuple[int, int]] = []
+    run: list[int] = []
+    for i, is_novel in enumerate(novel):
+        n = offset + i + 1
+        if is_novel and n not in covered and visible[i].strip():
+            if run and (n - run[-1] > 2 or len(run) >= MAX_FINDING_LINES):
+                out.append((run[0], run[-1]))
+                run.clear()
+            run.append(n)
+        elif run and n - run[-1] > 2:
+            out.append((run[0], run[-1]))
+            run.clear()
+    if run:
+        out.append((run[0], run[-1]))
+    return out
+
+
+def _step_tail(view: LineView, analysis: Analysis, epilogue: Collection[int]) -> _Candidate | None:
+    """The last few lines a failing step printed before its exit status.
+
+    Scripts that check something and ``exit 1`` (a diff, a link checker, a linter with its
+    own format) print their reason last and in no format a detector knows.
+    """
+    window = analysis.failure_window()
+    if window is None or analysis.exit_line is None:
+        return None
+    first, last = window
+    picked: list[int] = []
+    n = last - 1  # 1-based line before the exit status
+    # Skip the wrappers' epilogue ("npm ERR! ...", "make: *** ... Error 1", stack frames of
+    # the runner) back to the last thing the failing tool itself printed.
+    while n >= first and n >= last - TAIL_REACH and _is_epilogue(view, n, epilogue):
+        n -= 1
+    while n >= first and n >= last - TAIL_REACH and len(picked) < TAIL_LINES:
+        if not _is_epilogue(view, n, epilogue):
+            picked.append(n)
+        elif picked:
+            break  # the tail is the last paragraph
+        n -= 1
+    if not picked:
+        return None
+    start, end = min(picked), max(picked)
+    title = view.text(start).strip()[:200]
+    return _Candidate(start, end, "error", "step_tail", TAIL_SEVERITY, title)
+
+
+def _is_epilogue(view: LineView, n: int, epilogue: Collection[int]) -> bool:
+    return n in epilogue or bool(_FRAME.match(view.text(n)))
+
+
+def _position(c: _Candidate, analysis: Analysis, total: int) -> float:
+    window = analysis.failure_window()
+    if window is None:
+        # No CI markers: builds usually die near the end of their output.
+        return 0.3 + 0.7 * (c.end / max(total, 1)) ** 2
+    first, last = window
+    if c.start > last:
+        # After the exit status: cleanup and post-build steps, rarely the cause.
+        return 0.15 if c.start - last > 3 else 0.3
+    if c.end < first:
+        return 0.25
+    # Inside the failing step what matters is being there; closeness to the exit status only
+    # breaks ties (consequence lines sit closest to it and are demoted by severity instead).
+    distance = max(0, last - c.end)
+    return 0.75 + 0.25 * math.exp(-distance / 200.0)
+
+
+def rank(
+    view: LineView,
+    hits: Sequence[Hit],
+    analysis: Analysis,
+    novel: Sequence[tuple[int, int]] | None = None,
+) -> list[Finding]:
+    """Rank hits into findings.
+
+    Args:
+        view: The log's lines (text, template, template counts, novelty).
+        hits: Detector hits (1-based inclusive line ranges), sorted by line.
+        analysis: The build analysis (failing step, exit line).
+        novel: Runs of novel lines (:func:`novel_runs`) when a baseline was given, else
+            ``None``; novelty then also weighs every candidate.
+
+    Returns:
+        At most :data:`MAX_FINDINGS` findings, best first, duplicates collapsed.
+    """
+    window = analysis.failure_window()
+    candidates = _from_hits(hits, window, warnings_fail=_warnings_fail(hits, window))
+    epilogue = {
+        n for h in hits if h.severity <= EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
+    }
+    tail = _step_tail(view, analysis, epilogue)
+    if tail is not None:
+        candidates.append(tail)
+    for start, end in novel or ():
+        title = view.text(start).strip()[:200]
+        candidates.append(_Candidate(start, end, "error", "novel", NOVEL_SEVERITY, title))
+    for c in candidates:
+        _score(c, view, analysis, with_baseline=novel is not None)
+    return _collapse(candidates)
+
+
+def _score(c: _Candidate, view: LineView, analysis: Analysis, *, with_baseline: bool) -> None:
+    lines = range(c.start, min(c.end, c.start + MAX_FINDING_LINES - 1) + 1)
+    head_line = c.head or c.start
+    head = view.template(head_line)
+    shown = [n for n in lines if view.template(n)] or [head_line]
+    c.key = f"{c.kind}:{head}"
+    head_rarity = 1.0 / view.count(head) if head else 0.0
+    mean_rarity = sum(1.0 / view.count(view.template(n)) for n in shown) / len(shown)
+    rarity = 0.6 * head_rarity + 0.4 * mean_rarity
+    severity = min(1.0, c.severity + _KIND_BONUS.get(c.kind, 0.0))
+    if c.family == "generic" and is_good_news(c.title):
+        severity *= 0.3
+    position = _position(c, analysis, view.total)
+    if with_baseline:
+        share = sum(1 for n in shown if view.novel(n)) / len(shown)
+        novelty = 0.5 * share + 0.5 * (1.0 if view.novel(head_line) else 0.0)
+        c.score = 0.32 * severity + 0.2 * position + 0.08 * rarity + 0.4 * novelty
+    else:
+        c.score = 0.5 * severity + 0.32 * position + 0.18 * rarity
+
+
+def _collapse(candidates: list[_Candidate]) -> list[Finding]:
+    """Collapse repeats of one message into its first occurrence, then drop overlaps.
+
+    A repeated message is shown where it first appeared (later copies are echoes or the same
+    failure again) and ranked by its best-scoring copy.
+    """
+    groups: dict[str, _Candidate] = {}
+    for c in sorted(candidates, key=lambda c: (c.start, c.end)):
+        first = groups.get(c.key)
+        if first is None:
+            groups[c.key] = c
+        else:
+            if c.family not in _VIEW_FAMILIES:  # a tail or novel run is no extra copy
+                first.repeats += c.repeats
+            first.score = max(first.score, c.score)
+    ordered = sorted(groups.values(), key=lambda c: (-c.score, c.start, c.end))
+    kept: list[_Candidate] = []
+    for c in ordered:
+        end = min(c.end, c.start + MAX_FINDING_LINES - 1)
+        # Blocks that touch a better one are usually its continuation; a step's tail is not:
+        # it ends where the wrappers' epilogue begins.
+        gap = 0 if c.family in _VIEW_FAMILIES else 1
+        if any(c.start <= k.end + gap and k.start <= end + gap for k in kept):
+            continue
+        c.end = end
+        kept.append(c)
+        if len(kept) >= MAX_FINDINGS:
+            break
+    return [
+        Finding(c.start, c.end, c.kind, c.family, c.title, round(min(1.0, c.score), 4), c.repeats)
+        for c in kept
+    ]

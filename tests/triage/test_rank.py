@@ -1,0 +1,186 @@
+"""Ranking: novelty against passing runs, position, duplicates, blocks."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from juggler.triage import _evalcmd
+from juggler.triage._findings import find_failures
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def _travis(body: list[str], command: str = "make test", code: int = 1) -> list[str]:
+    return [
+        "travis_fold:start:install\r\x1b[0K$ ./configure",
+        "checking for gcc... gcc",
+        "travis_fold:end:install\r\x1b[0K",
+        f"travis_time:start:1a2b\r\x1b[0K$ {command}",
+        *body,
+        "travis_time:end:1a2b:start=1000000000,finish=13500000000,duration=12500000000\r\x1b[0K"
+        f'\x1b[31;1mThe command "{command}" exited with {code}.\x1b[0m',
+        "",
+        f"Done. Your build exited with {code}.",
+    ]
+
+
+def test_novel_line_outranks_one_seen_in_passing_runs() -> None:
+    body = [
+        "error: deprecated flag --legacy ignored",
+        "compiling module a",
+        "error: connection to cache server lost",
+        "compiling module b",
+    ]
+    baseline = [_travis(["error: deprecated flag --legacy ignored", "compiling module a"], code=0)]
+    log = _travis(body)
+    without = find_failures(log, path="b.log")
+    with_base = find_failures(log, path="b.log", baseline=baseline)
+    top = with_base["findings"][0]
+    assert log[top["line_start"] - 1] == "error: connection to cache server lost"
+    # The common line is still a candidate, only lower.
+    titles = [f["title"] for f in without["findings"]]
+    assert "error: deprecated flag --legacy ignored" in titles
+
+
+def test_duplicates_collapse_into_one_finding() -> None:
+    body = ["warning: retrying download"] * 3 + [
+        "src/a.c:3:1: error: expected ';' before '}' token",
+        "    3 | }",
+        "      | ^",
+    ] * 4
+    doc = find_failures(_travis(body), path="b.log")
+    diagnostics = [f for f in doc["findings"] if "expected ';'" in f["title"]]
+    assert len(diagnostics) == 1
+    assert diagnostics[0]["repeats"] == 4
+
+
+def test_a_finding_is_the_block_not_one_line() -> None:
+    body = [
+        "running tests",
+        "Traceback (most recent call last):",
+        '  File "/src/app/main.py", line 3, in <module>',
+        "    main()",
+        '  File "/src/app/main.py", line 2, in main',
+        "    raise RuntimeError('config missing')",
+        "RuntimeError: config missing",
+        "cleaning up",
+    ]
+    log = _travis(body)
+    top = find_failures(log, path="b.log")["findings"][0]
+    assert log[top["line_start"] - 1] == "Traceback (most recent call last):"
+    assert log[top["line_end"] - 1] == "RuntimeError: config missing"
+    assert top["kind"] == "exception"
+    assert top["excerpt"].splitlines()[-1] == "RuntimeError: config missing"
+
+
+def test_long_blocks_are_trimmed_to_a_small_window() -> None:
+    body = ["Traceback (most recent call last):"]
+    for n in range(40):
+        body += [f'  File "/src/m{n}.py", line {n}, in f{n}', f"    f{n + 1}()"]
+    body.append("RecursionError: maximum recursion depth exceeded")
+    doc = find_failures(_travis(body), path="b.log")
+    top = doc["findings"][0]
+    assert top["line_end"] - top["line_start"] + 1 <= 10
+
+
+def test_cause_in_failing_step_outranks_noise_after_exit_status() -> None:
+    log = [
+        *_travis(["FAIL: test_sum (tests.test_math.MathTests)", "AssertionError: 3 != 4"]),
+        "after_failure: uploading logs",
+        "error: could not upload artifacts: permission denied",
+    ]
+    findings = find_failures(log, path="b.log")["findings"]
+    assert log[findings[0]["line_start"] - 1].startswith("FAIL: test_sum")
+
+
+def test_consequence_lines_rank_below_their_cause() -> None:
+    body = [
+        "src/io.c:10:5: error: 'fd' undeclared (first use in this function)",
+        "   10 |     fd = open(path);",
+        "      |     ^~",
+        "make[1]: *** [Makefile:7: io.o] Error 1",
+        "make: *** [Makefile:3: all] Error 2",
+    ]
+    log = _travis(body)
+    top = find_failures(log, path="b.log")["findings"][0]
+    assert "'fd' undeclared" in top["title"]
+
+
+def test_step_tail_explains_a_script_that_exits_without_an_error_word() -> None:
+    body = [
+        "building docs",
+        " M docs/api.md",
+        "Generated files differ from the committed ones; run `make docs` and commit.",
+    ]
+    log = _travis(body, command="./check_generated.sh")
+    top3 = find_failures(log, path="b.log")["findings"][:3]
+    assert any(f["line_start"] <= 6 <= f["line_end"] for f in top3)
+
+
+def test_contract_fields_and_line_numbers() -> None:
+    log = _travis(["--- FAIL: TestParse (0.00s)", "    parse_test.go:9: bad"])
+    doc = find_failures(log, path="build.log")
+    finding = doc["findings"][0]
+    assert set(finding) >= {
+        "rank",
+        "path",
+        "line_start",
+        "line_end",
+        "kind",
+        "title",
+        "excerpt",
+        "score",
+    }
+    assert finding["rank"] == 1
+    assert finding["path"] == "build.log"
+    assert 1 <= finding["line_start"] <= finding["line_end"] <= len(log)
+    assert 0.0 <= finding["score"] <= 1.0
+    assert [f["rank"] for f in doc["findings"]] == list(range(1, len(doc["findings"]) + 1))
+    scores = [f["score"] for f in doc["findings"]]
+    assert scores == sorted(scores, reverse=True)
+    assert doc["analysis"]["failing_tests"] == ["TestParse"]
+
+
+def test_empty_log_has_no_findings() -> None:
+    doc = find_failures([""], path="empty.log")
+    assert doc["findings"] == []
+    assert doc["analysis"]["exit_code"] is None
+
+
+def test_evalcmd_prints_only_the_json_document(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "fail.log"  # type: ignore[operator]
+    good = tmp_path / "pass.log"  # type: ignore[operator]
+    log.write_text("\n".join(_travis(["error: disk quota exceeded on /cache"])))
+    good.write_text("\n".join(_travis(["all good"], code=0)))
+    assert _evalcmd.main([str(log), "--baseline", str(good), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"findings", "analysis", "inputs", "rejected_inputs"}
+    assert doc["rejected_inputs"] == []
+    assert [i["role"] for i in doc["inputs"]] == ["log", "baseline"]
+    assert doc["findings"][0]["title"] == "error: disk quota exceeded on /cache"
+
+
+def test_evalcmd_reports_an_unreadable_log(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.log"  # type: ignore[operator]
+    assert _evalcmd.main([str(missing), "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rejected_inputs"][0]["path"] == str(missing)
+
+
+def test_warnings_rank_first_when_the_step_treats_them_as_errors() -> None:
+    body = [
+        "src/util.c:3:7: warning: unused variable 'x' [-Wunused-variable]",
+        "    3 |   int x;",
+        "      |       ^",
+        "cc1: all warnings being treated as errors",
+        "make: *** [Makefile:4: util.o] Error 1",
+    ]
+    log = _travis(body)
+    top = find_failures(log, path="b.log")["findings"][0]
+    assert "unused variable" in top["title"]
