@@ -49,6 +49,49 @@ def demo(
     sys.exit(code)
 
 
+@app.command()
+@click.argument("logs", nargs=-1, required=True)
+@click.option(
+    "--baseline",
+    multiple=True,
+    metavar="GOOD",
+    help="Log of a passing run of the same job (repeatable); lines new against it rise.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the triage JSON and nothing else.")
+@click.option(
+    "--trace",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the run's trace: .json (Chrome trace, Perfetto) or .html (timeline).",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def triage(
+    logs: tuple[str, ...],
+    baseline: tuple[str, ...],
+    as_json: bool,
+    trace: str | None,
+    workers: int | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Find the lines that explain why a build failed in LOGS (files, folders, archives, -)."""
+    from .triage._cli import run_triage
+
+    if trace is not None:
+        check_trace_path(trace)
+    code = run_triage(
+        list(logs),
+        baseline=list(baseline),
+        as_json=as_json,
+        trace=trace,
+        workers=workers,
+        quiet=quiet,
+        debug=debug,
+    )
+    sys.exit(code)
+
+
 def main() -> None:
     """The console entry point: maps interruptions and juggler errors to exit codes."""
     try:
@@ -64,3 +107,11 @@ def main() -> None:
     except JugglerError as exc:
         click.echo(f"juggler: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        # An unexpected error: one line, and the traceback only when asked for.
+        if "--debug" in sys.argv:
+            raise
+        click.echo(
+            f"juggler: internal error: {type(exc).__name__}: {exc} (--debug shows more)", err=True
+        )
+        sys.exit(EXIT_FAILURES)

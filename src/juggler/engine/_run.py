@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ._channel import Channel, EndOfChannel, WouldBlock
 from ._errors import ConfigError, ItemError, ItemTimeout
 from ._placement._backend import CpuBackend, Failed, Ok, Raised
-from ._procpool._protocol import check_importable
 from ._placement._threads import ThreadPool
+from ._procpool._protocol import check_importable
 from ._report import ItemFailure, StageReport
 from ._stage import AnyStage, Batch, Branches, Reduce, Stage
 from ._trace._progress import Progress

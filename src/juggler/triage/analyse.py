@@ -252,6 +252,20 @@ def _set_exit(
         out.failed_step = next((s for s in reversed(builder.steps) if s.name == name), None)
 
 
+def _distinct_tests(names: list[str]) -> list[str]:
+    """Drop a short test name when a fuller id of the same test is also listed.
+
+    pytest names a failure twice: ``test_x`` in the ``____ test_x ____`` header and
+    ``tests/test_a.py::test_x`` in the short summary; one test must count once.
+    """
+    full = [n for n in names if "::" in n or "." in n or "/" in n]
+    return [
+        n
+        for n in names
+        if not any(other != n and other.endswith(("::" + n, "." + n, "/" + n)) for other in full)
+    ]
+
+
 def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]) -> None:
     seen: set[str] = set()
     window = out.failure_window()
@@ -270,6 +284,7 @@ def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]
                 out.first_error = hit
     if out.first_error is None:
         out.first_error = next((h for h in hits if h.kind not in ("warning", "ci_marker")), None)
+    out.failing_tests = _distinct_tests(out.failing_tests)
     for text in summaries:
         _count_tests(text, out.test_counts)
 

@@ -1,0 +1,54 @@
+"""What ``juggler triage`` does between parsing its arguments and exiting."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+
+import juggler
+
+from ._present import printable, summary
+from .pipeline import triage
+
+EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED = 0, 1, 3
+
+
+def run_triage(
+    logs: list[str],
+    *,
+    baseline: list[str],
+    as_json: bool,
+    trace: str | None,
+    workers: int | None,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
+    del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
+    result = triage(logs, baseline=baseline, workers=workers, progress=None if not quiet else False)
+    document = result.document
+    if trace is not None:
+        juggler.write_trace(result.report.trace, trace)
+    if as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        _print_summary(summary(document))
+    for refused in document["rejected_inputs"]:
+        sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
+    if not document["inputs"] and document["rejected_inputs"]:
+        return EXIT_REJECTED
+    if document["rejected_inputs"]:
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def _print_summary(text: str) -> None:
+    # Inside GitHub Actions, log excerpts on stdout could smuggle workflow commands
+    # (``::add-mask::``, ``::set-env::``): pause command processing around them (M11,
+    # CVE-2020-15228), with a token the log cannot guess.
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        token = uuid.uuid4().hex
+        text = f"::stop-commands::{token}\n{text}::{token}::\n"
+    sys.stdout.write(text)
