@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -92,3 +93,22 @@ def test_auto_with_an_unimportable_function_stays_in_threads() -> None:
     decision = report.stage("local_burn").decision
     assert decision is not None
     assert "cannot be imported" in decision
+
+
+class _HoldsALock(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.lock = threading.Lock()  # cannot be pickled back to the parent
+
+
+def _raise_unpicklable(x: int) -> int:
+    raise _HoldsALock(f"item {x} broke")
+
+
+def test_unpicklable_exception_from_a_worker_keeps_its_name() -> None:
+    """An exception that cannot cross the pipe is still reported by its own type and text."""
+    stage = juggler.cpu(_raise_unpicklable, on_error="skip")
+    report = juggler.Pipeline(stage, workers=1).run([7])
+    [failure] = report.failures
+    assert failure.error_type == "_HoldsALock"
+    assert "item 7 broke" in failure.message

@@ -21,7 +21,7 @@ from ._channel import Channel, EndOfChannel, WouldBlock
 from ._errors import ConfigError, ItemError, ItemTimeout
 from ._placement._backend import CpuBackend, Failed, Ok, Raised
 from ._placement._threads import ThreadPool
-from ._procpool._protocol import check_importable
+from ._procpool._protocol import RemoteError, check_importable
 from ._report import ItemFailure, StageReport
 from ._stage import AnyStage, Batch, Branches, Reduce, Stage
 from ._trace._progress import Progress
@@ -113,8 +113,9 @@ class RunContext:
             item_id=item_id(item.key),
             item=_short_repr(item.value),
             attempts=attempts,
-            error_type=type(error).__name__,
-            message=str(error),
+            # An exception that could not cross the pipe arrives as a stand-in: name the original.
+            error_type=error.type_name if isinstance(error, RemoteError) else type(error).__name__,
+            message=error.message if isinstance(error, RemoteError) else str(error),
             traceback=tb or "".join(traceback.format_exception(error)),
             signal=getattr(error, "signal", None) if isinstance(error, ItemError) else None,
             exit_code=getattr(error, "exit_code", None) if isinstance(error, ItemError) else None,
