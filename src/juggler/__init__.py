@@ -19,6 +19,7 @@ from .engine._errors import PipelineFailed as PipelineFailed
 from .engine._errors import PoisonItem as PoisonItem
 from .engine._errors import WorkerCrashed as WorkerCrashed
 from .engine._pipeline import Pipeline as Pipeline
+from .engine._pipeline import run as run
 from .engine._report import ItemFailure as ItemFailure
 from .engine._report import RunReport as RunReport
 from .engine._report import StageReport as StageReport
@@ -74,5 +75,6 @@ __all__ = [
     "cpu",
     "io",
     "reduce",
+    "run",
     "write_trace",
 ]

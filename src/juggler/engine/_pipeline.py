@@ -7,7 +7,7 @@ import random
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from ._channel import Channel
 from ._errors import ConfigError, PipelineFailed
@@ -18,9 +18,11 @@ from ._trace._progress import open_progress
 from ._trace._recorder import Recorder
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Callable, Iterable
+    from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 
     from ._placement._backend import CpuBackend
+
+T = TypeVar("T")
 
 # How long workers get to finish their item when a run stops, before they are killed.
 _GRACE_S = 1.5
@@ -92,41 +94,7 @@ class Pipeline:
             PipelineFailed: a fail-fast stage could not process an item.
             ConfigError: called from inside a running event loop (use ``run_async``).
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise ConfigError("Pipeline.run() inside an event loop: use await run_async()")
-        with asyncio.Runner() as runner:
-            terminated = False
-
-            async def main() -> RunReport:
-                nonlocal terminated
-                task = asyncio.current_task()
-                assert task is not None
-                loop = asyncio.get_running_loop()
-                on_main_thread = threading.current_thread() is threading.main_thread()
-
-                def on_sigterm() -> None:
-                    nonlocal terminated
-                    terminated = True
-                    task.cancel()
-
-                if on_main_thread:
-                    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-                try:
-                    return await self.run_async(items)
-                finally:
-                    if on_main_thread:
-                        loop.remove_signal_handler(signal.SIGTERM)
-
-            try:
-                return runner.run(main())
-            except asyncio.CancelledError:
-                if terminated:
-                    raise KeyboardInterrupt("terminated by SIGTERM") from None
-                raise
+        return run(self.run_async(items))
 
     async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
         """Run the pipeline inside the running event loop; see :meth:`run`."""
@@ -179,6 +147,54 @@ class Pipeline:
             wall_s=wall_s,
             trace_factory=lambda: ctx.recorder.trace(stages, wall_s),
         )
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on a fresh event loop from synchronous code, owning Ctrl-C and SIGTERM.
+
+    The first Ctrl-C or SIGTERM cancels ``main``: every pipeline inside it stops its stages,
+    kills its worker processes and releases its threads; then ``KeyboardInterrupt`` is
+    raised here. A second Ctrl-C interrupts at once.
+
+    Raises:
+        ConfigError: called from inside a running event loop (``await`` the coroutine).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        main.close()
+        raise ConfigError("juggler.run() inside an event loop: await the coroutine instead")
+    terminated = False
+
+    async def guarded() -> T:
+        nonlocal terminated
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        on_main_thread = threading.current_thread() is threading.main_thread()
+
+        def on_sigterm() -> None:
+            nonlocal terminated
+            terminated = True
+            task.cancel()
+
+        if on_main_thread:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        try:
+            return await main
+        finally:
+            if on_main_thread:
+                loop.remove_signal_handler(signal.SIGTERM)
+
+    with asyncio.Runner() as runner:
+        try:
+            return runner.run(guarded())
+        except asyncio.CancelledError:
+            if terminated:
+                raise KeyboardInterrupt("terminated by SIGTERM") from None
+            raise
 
 
 def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
