@@ -94,7 +94,11 @@ class Pipeline:
             PipelineFailed: a fail-fast stage could not process an item.
             ConfigError: called from inside a running event loop (use ``run_async``).
         """
-        return run(self.run_async(items))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run(self.run_async(items))
+        raise ConfigError("Pipeline.run() inside an event loop: use await run_async()")
 
     async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
         """Run the pipeline inside the running event loop; see :meth:`run`."""
