@@ -64,6 +64,19 @@ def demo(
     help="Write the run's trace: .json (Chrome trace, Perfetto) or .html (timeline).",
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
+@click.option(
+    "--kb",
+    "kb_path",
+    envvar="JUGGLER_KB",
+    type=click.Path(dir_okay=False),
+    help="Knowledge base file [default: $JUGGLER_KB, else the XDG data directory].",
+)
+@click.option("--no-kb", is_flag=True, help="No known causes or past incidents.")
+@click.option("--project", default="", help="Project of the logs (owner/repo).")
+@click.option("--learn", is_flag=True, help="Remember this failure as an incident.")
+@click.option("--cause", default="", help="With --learn: what caused it.")
+@click.option("--fix", default="", help="With --learn: how it was fixed.")
+@click.option("--link", default="", help="With --learn: issue, PR or commit URL.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def triage(
@@ -72,6 +85,13 @@ def triage(
     as_json: bool,
     trace: str | None,
     workers: int | None,
+    kb_path: str | None,
+    no_kb: bool,
+    project: str,
+    learn: bool,
+    cause: str,
+    fix: str,
+    link: str,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -86,10 +106,23 @@ def triage(
         as_json=as_json,
         trace=trace,
         workers=workers,
+        kb=None if no_kb else kb_path,
+        use_kb=not no_kb,
+        project=project,
+        learn=(cause, fix, link) if learn else None,
         quiet=quiet,
         debug=debug,
     )
     sys.exit(code)
+
+
+def _mount_kb() -> None:
+    from .triage.kb._cli import kb
+
+    app.add_command(kb)
+
+
+_mount_kb()
 
 
 def main() -> None:

@@ -32,9 +32,10 @@ FAILED tests/test_dates.py::test_parse_dates - ValueError: month must be in 1..1
 """
 
 
-def _triage(*args: str) -> subprocess.CompletedProcess[str]:
+def _triage(*args: str, kb: Path | None = None) -> subprocess.CompletedProcess[str]:
+    kb_args = ["--kb", str(kb)] if kb is not None else ["--no-kb"]
     return subprocess.run(
-        [sys.executable, "-m", "juggler", "triage", "--quiet", *args],
+        [sys.executable, "-m", "juggler", "triage", "--quiet", *kb_args, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -115,3 +116,24 @@ def test_trace_option_writes_a_timeline(tmp_path: Path) -> None:
     html = page.read_text()
     assert "scan" in html
     assert "http" not in html.lower().replace("http-equiv", "")
+
+
+def test_known_causes_and_learned_incidents_come_back(tmp_path: Path) -> None:
+    """A starter cause matches; a failure learned with --learn is recalled by the next triage."""
+    kb = tmp_path / "kb.sqlite3"
+    first = tmp_path / "monday.log"
+    first.write_text(FAILED_BUILD)
+    learned = _triage(
+        str(first), "--json", "--learn", "--cause", "bad-date-fixture", "--fix", "pin tz", kb=kb
+    )
+    assert learned.returncode == 0, learned.stderr
+    [cause] = json.loads(learned.stdout)["causes"]
+    assert cause["name"] == "pytest-failures"
+    assert cause["evidence"][0]["path"] == str(first)
+    second = tmp_path / "tuesday.log"
+    second.write_text(FAILED_BUILD.replace("0.42s", "0.51s").replace("17 passed", "19 passed"))
+    recalled = _triage(str(second), "--json", kb=kb)
+    assert recalled.returncode == 0, recalled.stderr
+    similar = json.loads(recalled.stdout)["similar_incidents"]
+    assert similar[0]["cause"] == "bad-date-fixture"
+    assert similar[0]["fix"] == "pin tz"

@@ -198,3 +198,22 @@ def test_sync_run_inside_a_loop_is_refused() -> None:
             juggler.Pipeline(juggler.aio(_double)).run([1])
 
     run_virtual(main())
+
+
+class _Counter:
+    """A stateful aio stage: an object whose ``__call__`` is a coroutine function."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    async def __call__(self, x: int) -> int:
+        self.seen += 1
+        return x
+
+
+def test_an_object_with_an_async_call_is_an_aio_stage() -> None:
+    """Objects with ``async def __call__`` are placed on the loop like coroutine functions."""
+    counter = _Counter()
+    report = run_virtual(juggler.Pipeline(juggler.aio(counter, name="count")).run_async(range(5)))
+    assert report.results == list(range(5))
+    assert counter.seen == 5

@@ -23,7 +23,7 @@ from ._placement._backend import CpuBackend, Failed, Ok, Raised
 from ._placement._threads import ThreadPool
 from ._procpool._protocol import RemoteError, check_importable
 from ._report import ItemFailure, StageReport
-from ._stage import AnyStage, Batch, Branches, Reduce, Stage
+from ._stage import AnyStage, Batch, Branches, Reduce, Stage, is_coroutine_callable
 from ._trace._progress import Progress
 
 if TYPE_CHECKING:
@@ -582,7 +582,7 @@ class ReduceRunner:
 
     async def run(self) -> None:
         fn = self.spec.fn
-        is_async = inspect.iscoroutinefunction(fn)
+        is_async = is_coroutine_callable(fn)
         acc = self.spec.initial
         while True:
             try:

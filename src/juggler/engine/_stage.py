@@ -165,14 +165,14 @@ def _build(
         fn = fn.fn
     if not callable(fn):
         raise ConfigError(f"a stage needs a callable, got {fn!r}")
-    is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+    is_async = is_coroutine_callable(fn) or is_async_generator_callable(fn)
     if placement == "aio" and not is_async:
         raise ConfigError(f"aio stage {_name_of(fn)!r} needs an async function (async def)")
     if placement != "aio" and is_async:
         raise ConfigError(
             f"{placement} stage {_name_of(fn)!r} got an async function; place it with aio"
         )
-    if inspect.isasyncgenfunction(fn) and not flat:
+    if is_async_generator_callable(fn) and not flat:
         raise ConfigError(f"aio stage {_name_of(fn)!r} is an async generator: pass flat=True")
     if placement == "cpu":
         check_importable(fn)  # raises ConfigError now, not when the first item is sent
@@ -202,6 +202,20 @@ def _build(
         on_error=on_error,
         ordered=ordered,
         flat=flat,
+    )
+
+
+def is_coroutine_callable(fn: object) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one (a stateful stage)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(type(fn), "__call__", None)
+    )
+
+
+def is_async_generator_callable(fn: object) -> bool:
+    """An async generator function, or an object whose ``__call__`` is one."""
+    return inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(
+        getattr(type(fn), "__call__", None)
     )
 
 
@@ -325,8 +339,8 @@ def as_stage(obj: Any) -> AnyStage:
     if isinstance(obj, Stage | Batch | Reduce | Branches):
         return obj
     if callable(obj):
-        async_fn = inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)
-        return _build(obj, "aio" if async_fn else "auto", flat=inspect.isasyncgenfunction(obj))
+        async_fn = is_coroutine_callable(obj) or is_async_generator_callable(obj)
+        return _build(obj, "aio" if async_fn else "auto", flat=is_async_generator_callable(obj))
     raise ConfigError(f"not a stage or a callable: {obj!r}")
 
 

@@ -10,6 +10,7 @@ import uuid
 import juggler
 
 from ._present import printable, summary
+from .kb import Resolution
 from .pipeline import triage
 
 EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED = 0, 1, 3
@@ -22,12 +23,25 @@ def run_triage(
     as_json: bool,
     trace: str | None,
     workers: int | None,
+    kb: str | None,
+    use_kb: bool,
+    project: str,
+    learn: tuple[str, str, str] | None,
     quiet: bool,
     debug: bool,
 ) -> int:
     """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
-    result = triage(logs, baseline=baseline, workers=workers, progress=None if not quiet else False)
+    result = triage(
+        logs,
+        baseline=baseline,
+        kb=kb,
+        use_kb=use_kb,
+        project=project,
+        learn=Resolution(cause=learn[0], fix=learn[1], link=learn[2]) if learn else None,
+        workers=workers,
+        progress=None if not quiet else False,
+    )
     document = result.document
     if trace is not None:
         juggler.write_trace(result.report.trace, trace)
