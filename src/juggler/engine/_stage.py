@@ -207,16 +207,14 @@ def _build(
 
 def is_coroutine_callable(fn: object) -> bool:
     """A coroutine function, or an object whose ``__call__`` is one (a stateful stage)."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(type(fn), "__call__", None)
-    )
+    call = vars(type(fn)).get("__call__")  # the class's own method, not a callable check
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
 
 def is_async_generator_callable(fn: object) -> bool:
     """An async generator function, or an object whose ``__call__`` is one."""
-    return inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(
-        getattr(type(fn), "__call__", None)
-    )
+    call = vars(type(fn)).get("__call__")
+    return inspect.isasyncgenfunction(fn) or inspect.isasyncgenfunction(call)
 
 
 def _name_of(fn: Callable[..., Any]) -> str:
