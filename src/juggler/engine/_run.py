@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 _DROPPED: Any = object()  # the value of a tombstone
 _CPU_MAX_BATCH = 1024
+# How long one hand-over of items to the process backend should take: long enough that
+# per-call overhead vanishes, short enough that results stream on to the next stage.
+_CPU_CALL_TARGET_S = 0.05
 
 
 class _Item:
@@ -218,6 +221,9 @@ class StageRunner:
         fn = stage.fn
         self._thread_fn: Callable[[Any], Any] = (lambda v: list(fn(v))) if stage.flat else fn
         self._workers = stage.concurrency or 1
+        # Items per hand-over to the process backend: starts at one per worker, then learned.
+        self._cpu_workers = 1
+        self._cpu_take = 2
         window = self._workers * (_CPU_MAX_BATCH if stage.placement == "cpu" else 1)
         self._emitter = _Emitter(out, ordered=stage.ordered, window=max(window, 1))
 
@@ -387,7 +393,7 @@ class StageRunner:
 
     async def _work_cpu_batch(self) -> bool:
         emitter = self._emitter
-        limit = _CPU_MAX_BATCH
+        limit = self._cpu_take
         if emitter.ordered:
             await emitter.wait_room()
             limit = min(limit, emitter.room())
@@ -398,13 +404,32 @@ class StageRunner:
         first = emitter.take_indices(len(items))
         self.report.received += len(items)
         live = [item for item in items if item.value is not _DROPPED]
+        started = asyncio.get_running_loop().time()
         results = await self._run_cpu(live, attempt=1) if live else []
+        if live:
+            self._learn_cpu_take(len(live), asyncio.get_running_loop().time() - started)
         self.ctx.progress.advance(self.index, len(live))
         outputs_of = {id(item): out for item, out in zip(live, results, strict=True)}
         for offset, item in enumerate(items):
             # Tombstones from upstream pass straight through.
             await emitter.emit(first + offset, outputs_of.get(id(item), [item]))
         return True
+
+    def _learn_cpu_take(self, count: int, elapsed_s: float) -> None:
+        """Size the next hand-over so it takes about ``_CPU_CALL_TARGET_S``.
+
+        ``count`` items took ``elapsed_s`` spread over up to ``workers`` processes, so one item
+        costs about ``elapsed_s * min(count, workers) / count``. Tiny items grow the take to
+        the cap (dispatch cost dominates); heavy ones shrink it to a few, so their results go
+        downstream as they finish instead of all at the end.
+        """
+        workers = self._cpu_workers
+        per_item = elapsed_s * min(count, workers) / count
+        if per_item <= 0:
+            self._cpu_take = _CPU_MAX_BATCH
+            return
+        wanted = int(_CPU_CALL_TARGET_S * workers / per_item)
+        self._cpu_take = max(1, min(_CPU_MAX_BATCH, wanted))
 
     async def _run_cpu(self, items: list[_Item], *, attempt: int) -> list[list[_Item]]:
         """Run items in the process backend, retrying user errors after their backoff.
@@ -413,6 +438,7 @@ class StageRunner:
         """
         stage, report = self.stage, self.report
         backend = await self.ctx.cpu_backend()
+        self._cpu_workers = backend.workers
         loop = asyncio.get_running_loop()
         start = loop.time()
         if report.first_start is None:
