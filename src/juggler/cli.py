@@ -77,6 +77,13 @@ def demo(
 @click.option("--cause", default="", help="With --learn: what caused it.")
 @click.option("--fix", default="", help="With --learn: how it was fixed.")
 @click.option("--link", default="", help="With --learn: issue, PR or commit URL.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Write the memo here (Markdown, HTML, JSON) and send the configured notifications.",
+)
+@click.option("--llm-url", help="OpenAI-compatible API base URL for an LLM-written summary.")
+@click.option("--llm-model", help="Model name for --llm-url.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def triage(
@@ -92,6 +99,9 @@ def triage(
     cause: str,
     fix: str,
     link: str,
+    out_dir: str | None,
+    llm_url: str | None,
+    llm_model: str | None,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -110,6 +120,7 @@ def triage(
         use_kb=not no_kb,
         project=project,
         learn=(cause, fix, link) if learn else None,
+        options={"out_dir": out_dir, "llm_url": llm_url, "llm_model": llm_model},
         quiet=quiet,
         debug=debug,
     )

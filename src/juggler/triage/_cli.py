@@ -9,6 +9,7 @@ import uuid
 
 import juggler
 
+from ._config import TriageConfig, load_config
 from ._present import printable, summary
 from .kb import Resolution
 from .pipeline import triage
@@ -27,11 +28,14 @@ def run_triage(
     use_kb: bool,
     project: str,
     learn: tuple[str, str, str] | None,
+    options: dict[str, object],
     quiet: bool,
     debug: bool,
 ) -> int:
     """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
+    config = load_config(options)
+    deliver = options.get("out_dir") is not None or config.out_dir != TriageConfig().out_dir
     result = triage(
         logs,
         baseline=baseline,
@@ -39,6 +43,9 @@ def run_triage(
         use_kb=use_kb,
         project=project,
         learn=Resolution(cause=learn[0], fix=learn[1], link=learn[2]) if learn else None,
+        config=config,
+        deliver=deliver,
+        timeline=trace,
         workers=workers,
         progress=None if not quiet else False,
     )
@@ -51,6 +58,8 @@ def run_triage(
         _print_summary(summary(document))
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
+    for delivery in result.deliveries:
+        sys.stderr.write(printable(f"juggler: {delivery.describe()}") + "\n")
     if not document["inputs"] and document["rejected_inputs"]:
         return EXIT_REJECTED
     if document["rejected_inputs"]:

@@ -3,7 +3,9 @@
 ::
 
     sources ─► chunks (io, flat) ─► scan + match causes (cpu) ─► group by log (reduce)
-        ─► merge + rank per log (cpu) ─► recall similar incidents (aio) ─► one document
+        ─► merge + rank per log (cpu) ─► assemble one document (reduce)
+        ─┬► recall similar incidents (aio) ─┐
+         └► synthesise the memo (aio) ──────┴► join ─► deliver memo files, GitHub... (io)
 
 Large logs travel to the workers by reference (path + byte range), never as pickled text;
 the parent only ever holds the compact scans the workers send back.
@@ -11,14 +13,17 @@ the parent only ever holds the compact scans the workers send back.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import juggler
 
+from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, baseline_keys, merge_scans, scan_chunk
+from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
     Cause,
@@ -32,9 +37,9 @@ from .kb import (
 )
 from .scrape import Chunk, plan_chunks
 from .scrape._chunks import read_chunk
+from .synth import Memo, adopt_summary, build_memo, synthesise
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterable, Sequence
 
     from .ingest import Source
@@ -76,10 +81,12 @@ class Planned:
 
 @dataclass(slots=True, kw_only=True)
 class TriageResult:
-    """The triage document (the ``--json`` contract) and the engine's run report."""
+    """The triage document (the ``--json`` contract), its memo, deliveries and run report."""
 
     document: dict[str, Any]
     report: juggler.RunReport
+    memo: Memo | None = None
+    deliveries: tuple[DeliveryResult, ...] = ()
 
 
 def _count_newlines(chunk: Chunk) -> int:
@@ -188,20 +195,71 @@ class _Plans:
 
 
 class _Recall:
-    """Looks up past incidents like each log's failure (an ``aio`` stage)."""
+    """Looks up past incidents like the failure (an ``aio`` branch)."""
 
     def __init__(self, store: KnowledgeStore | None, project: str) -> None:
         self.store = store
         self.project = project
 
-    async def __call__(self, item: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-        name, document = item
-        similar: list[dict[str, Any]] = []
-        if self.store is not None and document["findings"]:
-            found = await self.store.search(signature_of(document), project=self.project, k=5)
-            similar = [s.to_json() for s in found]
+    async def __call__(
+        self, document: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if self.store is None or not document["findings"]:
+            return document, []
+        found = await self.store.search(signature_of(document), project=self.project, k=5)
+        return document, [s.to_json() for s in found]
+
+
+class _Synthesis:
+    """Writes the memo while retrieval runs (an ``aio`` branch), then joins the two."""
+
+    def __init__(self, config: TriageConfig, baseline_used: bool) -> None:
+        self.config = config
+        self.baseline_used = baseline_used
+        self.redactor = config.redactor()
+        self.started = time.monotonic()
+
+    async def synthesise(self, document: dict[str, Any]) -> Memo:
+        return await synthesise(
+            document,
+            llm=self.config.llm_settings(),
+            baseline_used=self.baseline_used,
+            log_url=self.config.log_url,
+            redactor=self.redactor,
+        )
+
+    def join(self, document: dict[str, Any], similar: list[dict[str, Any]], memo: Memo) -> Any:
         document["similar_incidents"] = similar
-        return name, document
+        timings = {"triage so far": time.monotonic() - self.started}
+        full = build_memo(
+            document,
+            timings=timings,
+            baseline_used=self.baseline_used,
+            max_findings=self.config.max_findings,
+            log_url=self.config.log_url,
+        )
+        return document, adopt_summary(full, memo)
+
+
+class _Assembly:
+    """Collects every log's result into the one triage document."""
+
+    def __init__(self, plans: _Plans, rejected: list[dict[str, Any]]) -> None:
+        self.plans = plans
+        self.rejected = rejected
+
+    def add(self, merged: dict[str, Any], item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+        merged[item[0]] = item[1]
+        return merged
+
+    def document(self, merged: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        rejected = list(self.rejected)
+        rejected.extend(
+            {"path": plan.name, "role": "log", "reason": plan.error}
+            for plan in self.plans.plans
+            if plan.error is not None
+        )
+        return _document(self.plans.plans, merged, rejected)
 
 
 def triage(
@@ -212,6 +270,9 @@ def triage(
     use_kb: bool = True,
     project: str = "",
     learn: Resolution | None = None,
+    config: TriageConfig | None = None,
+    deliver: bool = False,
+    timeline: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
@@ -225,6 +286,9 @@ def triage(
         use_kb: Set False to triage without causes or incidents (no database touched).
         project: The project the logs come from; its own past incidents rank first.
         learn: Remember each log's failure as an incident with this resolution.
+        config: Memo and delivery options (LLM, formats, output folder, GitHub, webhooks).
+        deliver: Write the memo files and send the configured notifications.
+        timeline: Where the run's HTML timeline will be written, for the HTML memo to link.
         limits: Safety caps for reading inputs.
         workers: Worker processes (default: one per core).
         progress: Live progress bars on stderr (``None``: only on a terminal).
@@ -242,6 +306,9 @@ def triage(
             use_kb=use_kb,
             project=project,
             learn=learn,
+            config=config,
+            deliver=deliver,
+            timeline=timeline,
             limits=limits,
             workers=workers,
             progress=progress,
@@ -257,15 +324,28 @@ async def triage_async(
     use_kb: bool = True,
     project: str = "",
     learn: Resolution | None = None,
+    config: TriageConfig | None = None,
+    deliver: bool = False,
+    timeline: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
+    options = _Options(
+        baseline=baseline,
+        project=project,
+        config=config or TriageConfig(),
+        deliver=deliver,
+        limits=limits,
+        workers=workers,
+        progress=progress,
+        timeline=timeline,
+    )
     if not use_kb:
-        return await _triage(logs, baseline, None, project, limits, workers, progress)
+        return await _triage(logs, None, options)
     async with open_store(kb) as store:
-        result = await _triage(logs, baseline, store, project, limits, workers, progress)
+        result = await _triage(logs, store, options)
         if learn is not None:
             await _learn(store, result, project, learn)
         return result
@@ -283,43 +363,104 @@ async def _learn(
             created_at=time.time(),
             source=name,
         )
-        for name, document in result.report.results
+        for name, document in _per_log(result.document)
         if document["findings"]
     ]
     if incidents:
         await store.add_incidents(incidents)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Options:
+    baseline: Sequence[str | os.PathLike[str]]
+    project: str
+    config: TriageConfig
+    deliver: bool
+    limits: Limits
+    workers: int | None
+    progress: bool | None
+    timeline: str | None
+
+
 async def _triage(
-    logs: Sequence[str | os.PathLike[str]],
-    baseline: Sequence[str | os.PathLike[str]],
-    store: KnowledgeStore | None,
-    project: str,
-    limits: Limits,
-    workers: int | None,
-    progress: bool | None,
+    logs: Sequence[str | os.PathLike[str]], store: KnowledgeStore | None, options: _Options
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
-    known = await _read_baseline(baseline, limits, rejected, workers) if baseline else None
+    known = (
+        await _read_baseline(options.baseline, options.limits, rejected, options.workers)
+        if options.baseline
+        else None
+    )
     causes = tuple(await store.list_causes()) if store is not None else ()
     plans = _Plans(known, causes)
-    report = await juggler.Pipeline(
+    assembly = _Assembly(plans, rejected)
+    synthesis = _Synthesis(options.config, baseline_used=known is not None)
+    stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
         juggler.cpu(scan_job, name="scan"),
         juggler.reduce(_group, initial={}, name="group"),
         juggler.io(_split_groups, flat=True, name="split"),
         juggler.cpu(merge_log, name="merge"),
-        juggler.aio(_Recall(store, project), name="recall"),
-        workers=workers,
-        progress=progress,
-    ).run_async(iter_sources(logs, limits=limits))
-    merged: dict[str, dict[str, Any]] = dict(report.results)
-    rejected.extend(
-        {"path": plan.name, "role": "log", "reason": plan.error}
-        for plan in plans.plans
-        if plan.error is not None
-    )
-    return TriageResult(document=_document(plans.plans, merged, rejected), report=report)
+        juggler.reduce(assembly.add, initial={}, name="assemble"),
+        juggler.aio(_document_of(assembly), name="document"),
+        juggler.branches(
+            juggler.aio(_Recall(store, options.project), name="recall"),
+            juggler.aio(synthesis.synthesise, name="synthesise"),
+            join=_join_with(synthesis),
+            name="recall+synthesise",
+        ),
+    ]
+    if options.deliver:
+        delivery = _Delivery(options.config, options.timeline)
+        stages.append(juggler.io(delivery.deliver, name="deliver"))
+    report = await juggler.Pipeline(
+        *stages, workers=options.workers, progress=options.progress
+    ).run_async(iter_sources(logs, limits=options.limits))
+    [outcome] = report.results
+    document, memo = outcome[0], outcome[1]
+    deliveries = outcome[2] if options.deliver else ()
+    return TriageResult(document=document, report=report, memo=memo, deliveries=deliveries)
+
+
+def _document_of(assembly: _Assembly) -> Any:
+    async def document(merged: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return assembly.document(merged)
+
+    return document
+
+
+def _join_with(synthesis: _Synthesis) -> Any:
+    def join(pair: tuple[dict[str, Any], Any], memo: Memo) -> Any:
+        # The join gets each branch's output: recall's (document, incidents), then the memo.
+        return synthesis.join(*pair, memo)
+
+    return join
+
+
+class _Delivery:
+    """Writes the memo files and notifies (an ``io`` stage: blocking, in a thread)."""
+
+    def __init__(self, config: TriageConfig, timeline: str | None) -> None:
+        self.config = config
+        self.timeline = timeline
+
+    def deliver(self, outcome: tuple[dict[str, Any], Memo]) -> Any:
+        document, memo = outcome
+        href = None
+        if self.timeline is not None and self.timeline.endswith((".html", ".htm")):
+            href = os.path.relpath(self.timeline, self.config.out_dir)
+        results = deliver_memo(document, memo, self.config, timeline_href=href)
+        return document, memo, results
+
+
+def _per_log(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each input's own findings, for learning one incident per log."""
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for finding in document["findings"]:
+        by_path.setdefault(finding["path"], []).append(finding)
+    return [
+        (path, {**document, "findings": findings}) for path, findings in sorted(by_path.items())
+    ]
 
 
 def _split_groups(groups: dict[str, list[Scanned]]) -> list[tuple[str, list[Scanned]]]:
