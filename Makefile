@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo engine-demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Triage the bundled failing logs offline: memo in three formats, HTML timeline, local KB.
+DEMO := demo-out
 demo: $(STAMP)
-	$(BIN)/juggler demo
+	@mkdir -p $(DEMO)
+	$(BIN)/juggler kb --kb $(DEMO)/kb.sqlite3 import --replace examples/kb.json
+	$(BIN)/juggler triage examples/pytest-gha.log --baseline examples/pytest-gha.baseline.log \
+		--kb $(DEMO)/kb.sqlite3 --project demo/shop --out-dir $(DEMO) --trace $(DEMO)/timeline.html
+	$(BIN)/juggler triage examples/maven-compile.log examples/npm-jest.log \
+		--kb $(DEMO)/kb.sqlite3 --project demo/shop --out-dir $(DEMO)/second \
+		--trace $(DEMO)/second/timeline.html --quiet > /dev/null
+	@echo
+	@echo "memo:     $(DEMO)/memo.md  $(DEMO)/memo.html  $(DEMO)/memo.json"
+	@echo "timeline: $(DEMO)/timeline.html (open it in a browser; no network needed)"
+	@echo "more:     $(DEMO)/second/ (a Maven and a jest failure triaged together)"
+
+# The engine on its own: an aio -> cpu -> io pipeline and its report.
+engine-demo: $(STAMP)
+	$(BIN)/juggler demo --trace engine-demo.html
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
@@ -28,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html
