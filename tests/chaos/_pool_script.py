@@ -27,6 +27,8 @@ async def main(mode: str) -> None:
         # The test reads this line to know both workers hold an item.
         print("READY", *pool.statistics().worker_pids, flush=True)  # noqa: T201
         if mode == "shield":
+            # Nobody awaits ``work`` once the shield is cancelled; retrieve its PoolClosed.
+            work.add_done_callback(lambda f: f.cancelled() or f.exception())
             await asyncio.shield(work)
         else:
             await work

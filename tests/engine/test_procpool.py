@@ -26,7 +26,7 @@ from juggler.engine._procpool._faults import (
     run_with_faults,
 )
 from juggler.engine._procpool._protocol import FrameReader, encode_frame
-from juggler.engine._procpool._supervisor import _Job
+from juggler.engine._procpool._state import Job
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -327,7 +327,9 @@ def test_memory_cap_turns_an_allocation_into_strikes() -> None:
             assert poison.error.deaths == 3
             assert pool.statistics().deaths == 3
 
+    rss_before = psutil.Process().memory_info().rss
     run(body)
+    assert psutil.Process().memory_info().rss - rss_before < 50 << 20
 
 
 def test_frame_reader_reassembles_any_chunking() -> None:
@@ -350,7 +352,7 @@ def test_batch_size_grows_by_measurement_and_is_capped() -> None:
     """Sizing: at most doubling per measurement, ~20 ms of work, 1 for slow items."""
     loop = asyncio.new_event_loop()
     try:
-        job = _Job(check_importable(noop), [], [], None, 1, loop.create_future())
+        job = Job(check_importable(noop), [], [], None, 1, loop.create_future())
         job.learn(1, 1e-6)
         assert job.batch_size == 2
         job.learn(2, 2e-6)

@@ -9,8 +9,8 @@ engine. The engine uses :class:`ProcessPool` through the ``CpuBackend`` protocol
 from ._protocol import FileRange as FileRange
 from ._protocol import check_importable as check_importable
 from ._signals import sigterm_as_sigint as sigterm_as_sigint
-from ._supervisor import DeathRecord as DeathRecord
-from ._supervisor import PoolStatistics as PoolStatistics
+from ._stats import DeathRecord as DeathRecord
+from ._stats import PoolStatistics as PoolStatistics
 from ._supervisor import ProcessPool as ProcessPool
 
 __all__ = [
