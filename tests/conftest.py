@@ -15,21 +15,26 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-# Singletons that multiprocessing keeps for the interpreter's lifetime by design: the
-# forkserver and the resource tracker. They exit on their own when this process dies.
-_SINGLETON_MARKERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 _GRACE_S = 3.0
 
 
-def _is_singleton(proc: psutil.Process) -> bool:
-    try:
-        cmdline = " ".join(proc.cmdline())
-    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
-        return True  # already gone
-    return any(marker in cmdline for marker in _SINGLETON_MARKERS)
+def _singleton_pids() -> set[int]:
+    """The forkserver and resource tracker: kept for the interpreter's lifetime by design.
+
+    Matched by pid, not by command line: workers forked by the forkserver inherit its
+    command line, and a leaked worker must not pass for the server.
+    """
+    pids = set()
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    tracker = getattr(multiprocessing.resource_tracker, "_resource_tracker", None)
+    for pid in (getattr(server, "_forkserver_pid", None), getattr(tracker, "_pid", None)):
+        if pid:
+            pids.add(pid)
+    return pids
 
 
 def _live_children() -> list[psutil.Process]:
+    singletons = _singleton_pids()
     alive = []
     for child in psutil.Process().children(recursive=True):
         try:
@@ -38,7 +43,7 @@ def _live_children() -> list[psutil.Process]:
                 continue
         except (psutil.NoSuchProcess, psutil.TimeoutExpired):
             continue
-        if not _is_singleton(child):
+        if child.pid not in singletons:
             alive.append(child)
     return alive
 
