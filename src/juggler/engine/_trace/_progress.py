@@ -16,14 +16,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO, final
 
-import rich.progress
-from rich.console import Console
-from rich.text import Text
-
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
-    from rich.console import RenderableType
+    from rich.console import Console
+
+    from ._bars import Bars
 
 # Terminals that cannot move the cursor: redrawing bars there prints a new copy each time.
 _DUMB_TERMS = frozenset({"dumb", "unknown"})
@@ -62,7 +60,7 @@ class Progress:
         self._names = list(stage_names)
         self._counts = [0] * len(self._names)
         self._totals: list[int | None] = [None] * len(self._names)
-        self._bars: _Bars | None = None
+        self._bars: Bars | None = None
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -100,7 +98,9 @@ class Progress:
         with self._lock:
             if self._closed:
                 return
-            bars = _Bars(self, console=console, refresh_per_second=refresh_per_second)
+            from ._bars import Bars  # rich loads only when bars are shown (workers never)
+
+            bars = Bars(self, console=console, refresh_per_second=refresh_per_second)
             bars.start()
             self._bars = bars
 
@@ -114,64 +114,6 @@ class Progress:
             timer.join()  # the leak check (and good manners) want no thread left behind
         if bars is not None:
             bars.stop()
-
-
-@final
-class _Bars(rich.progress.Progress):
-    """rich's progress display, fed from a ``Progress``'s counters at each refresh."""
-
-    def __init__(self, source: Progress, *, console: Console, refresh_per_second: float) -> None:
-        # Set before rich's __init__ and add_task, which may already render.
-        self._source = source
-        self._ids: list[rich.progress.TaskID] = []
-        super().__init__(
-            rich.progress.TextColumn("{task.description}", markup=False),
-            rich.progress.BarColumn(bar_width=32),
-            _CountColumn(),
-            _RateColumn(),
-            _ElapsedColumn(source._opened),
-            console=console,
-            auto_refresh=True,
-            refresh_per_second=refresh_per_second,
-            transient=True,
-            # Never touch sys.stdout/sys.stderr: stdout may be carrying --json output.
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        for name in source._names:
-            self._ids.append(self.add_task(name, total=None))
-
-    def get_renderables(self) -> Iterable[RenderableType]:
-        source = self._source
-        for i, task_id in enumerate(self._ids):
-            self.update(task_id, completed=source._counts[i], total=source._totals[i])
-        yield from super().get_renderables()
-
-
-class _CountColumn(rich.progress.ProgressColumn):
-    def render(self, task: rich.progress.Task) -> Text:
-        done = int(task.completed)
-        text = f"{done:,}" if task.total is None else f"{done:,}/{int(task.total):,}"
-        return Text(text, style="progress.download")
-
-
-class _RateColumn(rich.progress.ProgressColumn):
-    def render(self, task: rich.progress.Task) -> Text:
-        speed = task.speed
-        return Text("–" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
-
-
-class _ElapsedColumn(rich.progress.ProgressColumn):
-    # Time since the run started, not since the bars appeared (rich's column would start at
-    # the delay).
-    def __init__(self, opened: float) -> None:
-        super().__init__()
-        self._opened = opened
-
-    def render(self, task: rich.progress.Task) -> Text:
-        elapsed = int(time.monotonic() - self._opened)
-        minutes, seconds = divmod(elapsed, 60)
-        return Text(f"{minutes}:{seconds:02d}", style="progress.elapsed")
 
 
 @contextlib.contextmanager
@@ -202,6 +144,8 @@ def open_progress(
     progress = Progress(stage_names)
     if show:
         # An explicit enabled=True means "draw as on a terminal" even on a capture stream.
+        from rich.console import Console
+
         console = Console(file=out, force_terminal=True if enabled else None, stderr=True)
         progress._show_after(delay_s, console, refresh_per_second)
     try:
