@@ -137,6 +137,19 @@ def fanout(repeat: int) -> list[list[Any]]:
 
         asyncio.run(main())
 
+    def raw_workers() -> None:
+        # The best asyncio pattern here: 200 long-lived tasks pulling from one iterator.
+        async def main() -> None:
+            source = iter(range(n))
+
+            async def worker() -> None:
+                for x in source:
+                    await sleep_20ms(x)
+
+            await asyncio.gather(*(worker() for _ in range(200)))
+
+        asyncio.run(main())
+
     def raw_threads64() -> None:
         with concurrent.futures.ThreadPoolExecutor(64) as pool:
             list(pool.map(block_20ms, range(n)))
@@ -149,6 +162,7 @@ def fanout(repeat: int) -> list[list[Any]]:
             200,
         ),
         ("asyncio.gather + Semaphore(200)", raw, 200),
+        ("asyncio, 200 worker tasks", raw_workers, 200),
         ("juggler io, 64 threads", lambda: jug(juggler.io(block_20ms, concurrency=64), n), 64),
         ("ThreadPoolExecutor(64).map", raw_threads64, 64),
     ]:

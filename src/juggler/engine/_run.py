@@ -171,9 +171,12 @@ class _Emitter:
 
     async def emit(self, index: int, items: list[_Item]) -> None:
         if not self.ordered:
-            send = self._out.send
+            out = self._out
             for item in items:
-                await send(item)
+                try:
+                    out.send_nowait(item)  # room is the common case: no coroutine needed
+                except WouldBlock:
+                    await out.send(item)
             return
         self._pending[index] = items
         if self._flushing:
@@ -210,6 +213,7 @@ class StageRunner:
         self.mode = "thread" if stage.placement in ("io", "auto") else stage.placement
         self.threads: ThreadPool | None = None
         self._auto = _AutoPlacement() if stage.placement == "auto" else None
+        self._plain_aio = stage.timeout_s is None and not stage.flat
         self._tasks: asyncio.TaskGroup | None = None
         self._importable = stage.placement == "cpu"
         if stage.placement == "auto":
@@ -259,7 +263,13 @@ class StageRunner:
             if emitter.ordered:
                 await emitter.wait_room()
             try:
-                item = await inp.receive()
+                # The buffer is usually not empty: skip building a coroutine to wait on it.
+                item = inp.receive_nowait()
+            except WouldBlock:
+                try:
+                    item = await inp.receive()
+                except EndOfChannel:
+                    return
             except EndOfChannel:
                 return
             index = emitter.take_indices(1)
@@ -285,7 +295,10 @@ class StageRunner:
             try:
                 if self.mode == "aio":
                     lane, placement = "event loop", "aio"
-                    value = await self._attempt_aio(item.value)
+                    if self._plain_aio:
+                        value = await stage.fn(item.value)  # the common case, no wrappers
+                    else:
+                        value = await self._attempt_aio(item.value)
                 elif self.mode == "thread":
                     placement, where = "io", list[str]()
                     value = await self._attempt_thread(item.value, start, where)
