@@ -247,9 +247,12 @@ def deliver(x: int) -> int:
     return x
 
 
-def three_stage(items: int, repeat: int) -> list[list[Any]]:
+def three_stage(items: int, repeat: int, *, trace: bool = True) -> list[list[Any]]:
     pipeline = juggler.Pipeline(
-        juggler.aio(fetch, concurrency=64), juggler.cpu(analyse), juggler.io(deliver, concurrency=8)
+        juggler.aio(fetch, concurrency=64),
+        juggler.cpu(analyse),
+        juggler.io(deliver, concurrency=8),
+        trace=trace,
     )
     per_stage = [(0.02, 64), (0.01, 2), (0.01, 8)]
     # Lower bound: the busiest stage's total work over its capacity, plus one item's trip
@@ -258,7 +261,31 @@ def three_stage(items: int, repeat: int) -> list[list[Any]]:
     latency = sum(t for t, _ in per_stage) - max(per_stage, key=lambda s: items * s[0] / s[1])[0]
     bound = bottleneck + latency
     wall = median_of(lambda: timed(lambda: pipeline.run(range(items))), repeat)
-    return [["aio 20 ms → cpu 10 ms → io 10 ms", items, wall, bound, wall / bound]]
+    label = "aio 20 ms → cpu 10 ms → io 10 ms" + ("" if trace else " (no spans)")
+    return [[label, items, wall, bound, wall / bound]]
+
+
+def tracing_cost(n: int, repeat: int) -> list[list[Any]]:
+    """The same pipelines with and without span recording, interleaved run by run."""
+    rows = []
+    cases = [
+        ("aio no-op", juggler.aio(anoop, concurrency=256)),
+        ("io no-op", juggler.io(noop, concurrency=8)),
+        ("cpu no-op", juggler.cpu(noop)),
+    ]
+    for name, stage in cases:
+        traced = juggler.Pipeline(stage, trace=True)
+        untraced = juggler.Pipeline(stage, trace=False)
+        on, off = [], []
+        for _ in range(repeat):
+            on.append(timed(lambda p=traced: p.run(range(n))))
+            off.append(timed(lambda p=untraced: p.run(range(n))))
+        a, b = statistics.median(on), statistics.median(off)
+        rows.append([f"{name} x {n}", b, a, a / b])
+    on3 = three_stage(200, repeat, trace=True)[0][2]
+    off3 = three_stage(200, repeat, trace=False)[0][2]
+    rows.append(["three-stage pipeline x 200", off3, on3, on3 / off3])
+    return rows
 
 
 def main() -> None:
@@ -302,6 +329,14 @@ def main() -> None:
         rows,
     )
     results["three_stage"] = rows
+
+    rows = tracing_cost(n, repeat)
+    print_table(
+        "Tracing cost: span per attempt on vs off (median wall s)",
+        ["pipeline", "off s", "on s", "on/off"],
+        rows,
+    )
+    results["tracing"] = rows
     write_json(args.json, results)
 
 

@@ -54,6 +54,8 @@ class Pipeline:
         seed: Seed for the retry jitter, for reproducible runs.
         progress: Live bars per stage on stderr: ``True``/``False``, or ``None`` to show
             them only when stderr is a terminal (and the run lasts over a second).
+        trace: Record a span per attempt (``report.trace``); off, the trace is empty. Spans
+            cost a tuple each; ``bench/engine.py`` measures the difference.
 
     Cancellation: if the run is cancelled or interrupted, every stage stops, worker
     processes are killed and threads released before the cancellation propagates.
@@ -66,6 +68,7 @@ class Pipeline:
         workers: int | None = None,
         seed: int | None = None,
         progress: bool | None = False,
+        trace: bool = True,
         _backend_factory: Callable[[], CpuBackend] | None = None,
     ) -> None:
         if not stages:
@@ -77,6 +80,7 @@ class Pipeline:
         self.workers = workers
         self._seed = seed
         self._progress = progress
+        self._trace = trace
         self._backend_factory = _backend_factory or (lambda: _default_backend(workers))
         names = [getattr(s, "name", "") for s in self.stages]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -103,7 +107,7 @@ class Pipeline:
     async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
         """Run the pipeline inside the running event loop; see :meth:`run`."""
         started = time.perf_counter()
-        recorder = Recorder(asyncio.get_running_loop().time())
+        recorder = Recorder(asyncio.get_running_loop().time(), enabled=self._trace)
         ctx = RunContext(self._backend_factory, random.Random(self._seed), recorder)
         channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
         channels.append(Channel(4096))

@@ -20,18 +20,25 @@ Row = tuple[str, str, int, str, tuple[int, ...], int, "float | None", float, flo
 _LAG_INTERVAL_S = 0.01
 
 
+class _Discard(list[Row]):
+    """A row list that keeps nothing: recording switched off (``Pipeline(trace=False)``)."""
+
+    def append(self, row: Row) -> None:
+        pass
+
+
 @final
 class Recorder:
     """Collects the rows of one run and samples the event loop's lag."""
 
     __slots__ = ("lag_ms", "pid", "rows", "run_id", "started_at", "t0")
 
-    def __init__(self, t0: float) -> None:
+    def __init__(self, t0: float, *, enabled: bool = True) -> None:
         self.t0 = t0
         self.started_at = time.time()
         self.run_id = os.urandom(8).hex()
         self.pid = os.getpid()
-        self.rows: list[Row] = []
+        self.rows: list[Row] = [] if enabled else _Discard()
         self.lag_ms: list[float] = []
 
     async def watch_loop_lag(self) -> None:
