@@ -24,56 +24,17 @@ from juggler.engine._errors import ItemTimeout, PoisonItem
 from juggler.engine._placement._backend import Failed, Ok, Outcome, Raised
 from juggler.engine._procpool import PoolStatistics, ProcessPool
 from juggler.engine._procpool._faults import Fault, burn, digest, run_with_faults
+from tests.pool_helpers import ids, plain
+from tests.pool_helpers import run as run_with_limit
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable
 
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(60)]
 
 T = TypeVar("T")
+run = partial(run_with_limit, limit_s=50)  # real signals and restarts: a looser deadline
 SCRIPT = Path(__file__).with_name("_pool_script.py")
-
-
-def run(coro_fn: Callable[[], Awaitable[T]], limit_s: float = 50) -> T:
-    async def main() -> T:
-        async with asyncio.timeout(limit_s):
-            return await coro_fn()
-
-    return asyncio.run(main())
-
-
-@pytest.fixture(autouse=True)
-def no_worker_left() -> Iterator[None]:
-    """Fail a test that leaves a juggler worker alive.
-
-    Forkserver children keep the forkserver's command line, which the suite-wide leak check
-    treats as a singleton; the workers' process name tells them apart.
-    """
-    yield
-    deadline = time.monotonic() + 3.0
-    while True:
-        left = []
-        for proc in psutil.Process().children(recursive=True):
-            try:
-                if proc.name() == "juggler-worker" and proc.status() != psutil.STATUS_ZOMBIE:
-                    left.append(proc)
-            except psutil.NoSuchProcess:
-                continue
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)  # waiting for the OS to reap, not for ordering
-    for proc in left:
-        proc.kill()
-    assert not left, f"juggler workers left: {[p.pid for p in left]}"
-
-
-def ids(n: int) -> list[str]:
-    return [f"item-{i}" for i in range(n)]
-
-
-def plain(outcomes: list[Outcome]) -> list[Outcome]:
-    """Outcomes without their timing, so they compare by value."""
-    return [Ok(o.value) if isinstance(o, Ok) else o for o in outcomes]
 
 
 def _alive(pids: list[int]) -> list[int]:

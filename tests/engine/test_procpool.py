@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from juggler.engine._errors import ConfigError, ItemTimeout, PoisonItem, PoolClosed
-from juggler.engine._placement._backend import Failed, Ok, Outcome, Raised
+from juggler.engine._placement._backend import Failed, Ok, Raised
 from juggler.engine._procpool import FileRange, ProcessPool, check_importable, sigterm_as_sigint
 from juggler.engine._procpool._faults import (
     Fault,
@@ -27,56 +27,13 @@ from juggler.engine._procpool._faults import (
 )
 from juggler.engine._procpool._protocol import FrameReader, encode_frame
 from juggler.engine._procpool._state import Job
+from tests.pool_helpers import ids, plain, run
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
 T = TypeVar("T")
-
-
-def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
-    """Run an async test body on a fresh event loop (no pytest-asyncio)."""
-
-    async def main() -> T:
-        async with asyncio.timeout(15):
-            return await coro_fn()
-
-    return asyncio.run(main())
-
-
-@pytest.fixture(autouse=True)
-def no_worker_left() -> Iterator[None]:
-    """Fail a test that leaves a juggler worker alive.
-
-    Forkserver children keep the forkserver's command line, which the suite-wide leak check
-    treats as a singleton; the workers' process name tells them apart.
-    """
-    yield
-    deadline = time.monotonic() + 3.0
-    while True:
-        left = []
-        for proc in psutil.Process().children(recursive=True):
-            try:
-                if proc.name() == "juggler-worker" and proc.status() != psutil.STATUS_ZOMBIE:
-                    left.append(proc)
-            except psutil.NoSuchProcess:
-                continue
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)  # waiting for the OS to reap, not for ordering
-    for proc in left:
-        proc.kill()
-    assert not left, f"juggler workers left: {[p.pid for p in left]}"
-
-
-def ids(n: int) -> list[str]:
-    return [f"item-{i}" for i in range(n)]
-
-
-def plain(outcomes: list[Outcome]) -> list[Outcome]:
-    """Outcomes without their timing, so they compare by value."""
-    return [Ok(o.value) if isinstance(o, Ok) else o for o in outcomes]
 
 
 def double(x: int) -> int:
