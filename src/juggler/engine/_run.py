@@ -254,7 +254,7 @@ class StageRunner:
         self.out.close()
 
     async def _work(self) -> None:
-        inp, emitter = self.inp, self._emitter
+        inp, out, emitter = self.inp, self.out, self._emitter
         while True:
             if self.mode == "cpu":
                 if not await self._work_cpu_batch():
@@ -274,11 +274,17 @@ class StageRunner:
                 return
             index = emitter.take_indices(1)
             self.report.received += 1
-            if item.value is _DROPPED:
-                await emitter.emit(index, [item])
-                continue
-            await emitter.emit(index, await self._process(item))
-            self.ctx.progress.advance(self.index)
+            outputs = [item] if item.value is _DROPPED else await self._process(item)
+            if emitter.ordered or len(outputs) != 1:
+                await emitter.emit(index, outputs)
+            else:
+                # One output, no ordering: hand it over inline, waiting only if it is full.
+                try:
+                    out.send_nowait(outputs[0])
+                except WouldBlock:
+                    await out.send(outputs[0])
+            if item.value is not _DROPPED:
+                self.ctx.progress.advance(self.index)
 
     async def _process(self, item: _Item) -> list[_Item]:
         stage, report = self.stage, self.report
