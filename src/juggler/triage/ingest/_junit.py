@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 from xml.etree.ElementTree import ParseError
 
 # No stubs ship with defusedxml (types-defusedxml is not a dev dependency yet).
-import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
+import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from .._errors import DecodeError

@@ -325,6 +325,8 @@ class ScrapeAccumulator:
         samples = self._samples.setdefault(source, {})
         for key, numbers in result.samples.items():
             kept = samples.setdefault(key, [])
+            if kept and kept[-1][0] < result.start and _full(kept):
+                continue  # results mostly arrive in order: later lines cannot be first
             for number in numbers:
                 # Local line 0 of a chunk that starts inside a long line may be the same
                 # file line as the previous chunk's last: such candidates are kept beyond
@@ -359,6 +361,11 @@ class ScrapeAccumulator:
                 newlines=offset - 1,
             )
         return merged
+
+
+def _full(kept: list[_Candidate]) -> bool:
+    """True when ``kept`` holds SAMPLES_PER_KEY candidates that are surely distinct lines."""
+    return sum(1 for _, _, maybe_repeat in kept if not maybe_repeat) >= SAMPLES_PER_KEY
 
 
 def _trim(kept: list[_Candidate]) -> None:
