@@ -213,7 +213,7 @@ class StageRunner:
         self.mode = "thread" if stage.placement in ("io", "auto") else stage.placement
         self.threads: ThreadPool | None = None
         self._auto = _AutoPlacement() if stage.placement == "auto" else None
-        self._plain_aio = stage.timeout_s is None and not stage.flat
+        self._plain_aio = stage.placement == "aio" and stage.timeout_s is None and not stage.flat
         self._tasks: asyncio.TaskGroup | None = None
         self._importable = stage.placement == "cpu"
         if stage.placement == "auto":
@@ -254,6 +254,9 @@ class StageRunner:
         self.out.close()
 
     async def _work(self) -> None:
+        if self._plain_aio and not self._emitter.ordered:
+            await self._work_plain_aio()
+            return
         inp, out, emitter = self.inp, self.out, self._emitter
         while True:
             if self.mode == "cpu":
@@ -286,7 +289,65 @@ class StageRunner:
             if item.value is not _DROPPED:
                 self.ctx.progress.advance(self.index)
 
-    async def _process(self, item: _Item) -> list[_Item]:
+    async def _work_plain_aio(self) -> None:
+        """The hot loop of an ``aio`` stage with no timeout, no flat output and no ordering.
+
+        Same bookkeeping as :meth:`_process`, without its per-item layers: in an I/O fan-out
+        the loop runs this once per item for thousands of items. A failed first attempt goes
+        to :meth:`_process`, which carries on with retries from there.
+        """
+        inp, out, report = self.inp, self.out, self.report
+        fn, name = self.stage.fn, self.stage.name
+        rows, pid = self.ctx.recorder.rows, self.ctx.recorder.pid
+        advance, index = self.ctx.progress.advance, self.index
+        now = asyncio.get_running_loop().time
+        while True:
+            try:
+                item = inp.receive_nowait()
+            except WouldBlock:
+                try:
+                    item = await inp.receive()
+                except EndOfChannel:
+                    return
+            except EndOfChannel:
+                return
+            report.received += 1
+            value = item.value
+            if value is _DROPPED:
+                outputs = [item]
+            else:
+                start = now()
+                if report.first_start is None:
+                    report.first_start = start
+                try:
+                    result = await fn(value)
+                except Exception as exc:
+                    outputs = await self._process(item, first_failure=(exc, start, now()))
+                else:
+                    end = now()
+                    report.busy_s += end - start
+                    report.last_finish = end
+                    report.succeeded += 1
+                    report.emitted += 1
+                    queued = item.queued
+                    row = (name, "aio", pid, "event loop", item.key, 1, queued, start, end, "ok")
+                    rows.append((*row, None, None))
+                    outputs = [_Item(item.key, result, end)]
+                advance(index)
+            for output in outputs:
+                try:
+                    out.send_nowait(output)
+                except WouldBlock:
+                    await out.send(output)
+
+    async def _process(
+        self, item: _Item, first_failure: tuple[Exception, float, float] | None = None
+    ) -> list[_Item]:
+        """Run ``item`` through the stage's attempts; returns its outputs or its tombstone.
+
+        ``first_failure`` is an attempt that already failed (exception, start, end), from the
+        lean aio loop: retries carry on from it.
+        """
         stage, report = self.stage, self.report
         loop = asyncio.get_running_loop()
         rows = self.ctx.recorder.rows
@@ -295,6 +356,13 @@ class StageRunner:
         attempt = 0
         while True:
             attempt += 1
+            if first_failure is not None:
+                failed, start, end = first_failure
+                first_failure = None
+                if self._failed_attempt(item, attempt, failed, start, end, "event loop", "aio"):
+                    await asyncio.sleep(stage.retry.backoff_s(attempt, self.ctx.rng))
+                    continue
+                return [self.ctx.fail(stage, report, item, attempt, failed)]
             start = loop.time()
             if report.first_start is None:
                 report.first_start = start
@@ -313,14 +381,8 @@ class StageRunner:
                     return await self._process_in_cpu(item)
             except Exception as exc:
                 end = loop.time()
-                report.busy_s += end - start
-                report.last_finish = end
-                outcome = "timeout" if isinstance(exc, ItemTimeout) else "error"
                 lane = "event loop" if self.mode == "aio" else (where or ["?"])[0]
-                row = (name, placement, pid, lane, key, attempt, item.queued, start, end, outcome)
-                rows.append((*row, None, None))
-                if stage.retry.should_retry(exc, attempt):
-                    report.retried += 1
+                if self._failed_attempt(item, attempt, exc, start, end, lane, placement):
                     await asyncio.sleep(stage.retry.backoff_s(attempt, self.ctx.rng))
                     continue
                 return [self.ctx.fail(stage, report, item, attempt, exc)]
@@ -345,6 +407,28 @@ class StageRunner:
                 )
             )
             return self._outputs(item, value, end)
+
+    def _failed_attempt(
+        self,
+        item: _Item,
+        attempt: int,
+        error: Exception,
+        start: float,
+        end: float,
+        lane: str,
+        placement: str,
+    ) -> bool:
+        """Record a failed attempt; True if the retry policy grants another one."""
+        report = self.report
+        report.busy_s += end - start
+        report.last_finish = end
+        outcome = "timeout" if isinstance(error, ItemTimeout) else "error"
+        row = (self.stage.name, placement, self.ctx.recorder.pid, lane, item.key, attempt)
+        self.ctx.recorder.rows.append((*row, item.queued, start, end, outcome, None, None))
+        if self.stage.retry.should_retry(error, attempt):
+            report.retried += 1
+            return True
+        return False
 
     def _outputs(self, item: _Item, value: Any, now: float) -> list[_Item]:
         if not self.stage.flat:
