@@ -1,7 +1,7 @@
 """juggler.triage: build-log triage on top of the juggler engine.
 
 Layering: ``juggler.cli`` and ``juggler.server`` use this package; it uses only the public
-``juggler`` API (never ``juggler.engine._*``). Implementation lives in ``_``-prefixed
+``juggler`` API (never the engine's private modules). Implementation lives in ``_``-prefixed
 modules and the ``ingest``, ``scrape`` and ``detect`` subpackages; this module re-exports the
 supported names.
 """

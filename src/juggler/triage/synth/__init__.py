@@ -1,7 +1,7 @@
 """Memo synthesis: the offline extractive memo, the optional LLM summary, and renderers.
 
 Layering: uses only the standard library, httpx and :mod:`juggler.triage._redact`; never
-``juggler.engine._*``. The pipeline runs :func:`synthesise` as an ``aio`` branch beside
+the engine's private modules. The pipeline runs :func:`synthesise` as an ``aio`` branch beside
 retrieval.
 """
 
