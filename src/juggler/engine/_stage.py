@@ -16,7 +16,6 @@ A decorated function is still callable as before, so it can be tested on its own
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, final, overload
@@ -340,8 +339,3 @@ def as_stage(obj: Any) -> AnyStage:
         async_fn = is_coroutine_callable(obj) or is_async_generator_callable(obj)
         return _build(obj, "aio" if async_fn else "auto", flat=is_async_generator_callable(obj))
     raise ConfigError(f"not a stage or a callable: {obj!r}")
-
-
-def replace_placement(stage: Stage, placement: Placement) -> Stage:
-    """The same stage under another placement (used by ``auto`` when it moves)."""
-    return dataclasses.replace(stage, placement=placement)

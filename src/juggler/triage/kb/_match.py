@@ -22,7 +22,7 @@ import numpy as np
 from ._model import CauseMatch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from numpy.typing import NDArray
 
@@ -70,8 +70,12 @@ def _slots(data: bytes) -> tuple[int, ...]:
     )
 
 
-def _top_level_alternation(pattern: str) -> bool:
-    depth, i, in_class = 0, 0, False
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Yield ``(index, char, group depth after it)`` for characters outside escapes and sets.
+
+    One scanner for both questions below, so they agree on what ``\\(`` or ``[]()]`` mean.
+    """
+    depth, i, in_class = 0, start, False
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -83,36 +87,25 @@ def _top_level_alternation(pattern: str) -> bool:
             in_class = True
             if pattern[i + 1 : i + 2] == "]":
                 i += 1  # "[]...]": a leading "]" is literal
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return True
+        else:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            yield i, ch, depth
         i += 1
-    return False
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    return any(ch == "|" and depth == 0 for _, ch, depth in _structure(pattern))
 
 
 def _skip_group(pattern: str, i: int) -> int:
     """Index after the group that opens at ``pattern[i] == "("``."""
-    depth, in_class = 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return i
+    for j, ch, depth in _structure(pattern, i):
+        if ch == ")" and depth == 0:
+            return j + 1
+    return len(pattern)
 
 
 def required_literal(pattern: str) -> str:
