@@ -7,6 +7,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 import juggler
 
 if TYPE_CHECKING:
@@ -84,3 +86,27 @@ def test_metrics_of_a_run_count_every_item() -> None:
     metrics = _mixed_run().metrics.to_dict()
     counts = {stage["name"]: stage["attempts"] for stage in metrics["stages"]}
     assert counts == {"_fetch": 16, "_crunch": 16, "_store": 16}
+
+
+async def _hog_the_loop(x: int) -> int:
+    time.sleep(0.03)  # a blocking call inside a coroutine: the bug the lag samples expose
+    return x
+
+
+async def _wait_politely(x: int) -> int:
+    await asyncio.sleep(0.03)
+    return x
+
+
+@pytest.mark.allow_blocking
+def test_loop_lag_samples_show_a_blocked_loop() -> None:
+    report = juggler.Pipeline(juggler.aio(_hog_the_loop, concurrency=4)).run(range(8))
+    # Eight back-to-back 30 ms blocks: whichever probe was queued waited through most of them.
+    assert max(report.trace.loop_lag_ms) >= 100
+
+
+def test_loop_lag_samples_stay_small_when_stages_await() -> None:
+    report = juggler.Pipeline(juggler.aio(_wait_politely, concurrency=4)).run(range(40))
+    lags = report.trace.loop_lag_ms
+    assert len(lags) >= 5  # probes ride on finished items, so a busy run is sampled
+    assert max(lags) < 25

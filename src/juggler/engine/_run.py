@@ -298,7 +298,8 @@ class StageRunner:
         """
         inp, out, report = self.inp, self.out, self.report
         fn, name = self.stage.fn, self.stage.name
-        rows, pid = self.ctx.recorder.rows, self.ctx.recorder.pid
+        recorder = self.ctx.recorder
+        rows, pid, tick = recorder.rows, recorder.pid, recorder.tick
         advance, index = self.ctx.progress.advance, self.index
         now = asyncio.get_running_loop().time
         while True:
@@ -325,6 +326,7 @@ class StageRunner:
                     outputs = await self._process(item, first_failure=(exc, start, now()))
                 else:
                     end = now()
+                    tick(end)
                     report.busy_s += end - start
                     report.last_finish = end
                     report.succeeded += 1
@@ -387,6 +389,7 @@ class StageRunner:
                     continue
                 return [self.ctx.fail(stage, report, item, attempt, exc)]
             end = loop.time()
+            self.ctx.recorder.tick(end)
             report.busy_s += end - start
             report.last_finish = end
             report.succeeded += 1
@@ -553,6 +556,7 @@ class StageRunner:
             timeout_s=stage.timeout_s,
         )
         end = loop.time()
+        self.ctx.recorder.tick(end)
         report.busy_s += end - start
         report.last_finish = end
         results: list[list[_Item]] = []

@@ -17,7 +17,14 @@ from ._span import Span, Trace
 # the key tuple becomes an item id string only when spans are built.
 Row = tuple[str, str, int, str, tuple[int, ...], int, "float | None", float, float, str, Any, Any]
 
-_LAG_INTERVAL_S = 0.01
+# Loop lag is sampled two ways. A probe rides on work the loop does anyway: when a stage
+# finishes an item, at most every _LAG_PROBE_S, it queues a callback and times how long the
+# loop takes to reach it. A timer of its own would wake the loop between the timers of an I/O
+# fan-out, and each extra wake-up costs the fan-out up to a millisecond (epoll rounds the
+# next wait up to whole milliseconds), so only a slow backstop timer catches a loop that is
+# blocked while nothing finishes.
+_LAG_PROBE_S = 0.01
+_LAG_TIMER_S = 0.1
 
 
 class _Discard(list[Row]):
@@ -31,7 +38,7 @@ class _Discard(list[Row]):
 class Recorder:
     """Collects the rows of one run and samples the event loop's lag."""
 
-    __slots__ = ("lag_ms", "pid", "rows", "run_id", "started_at", "t0")
+    __slots__ = ("_loop", "_next_probe", "lag_ms", "pid", "rows", "run_id", "started_at", "t0")
 
     def __init__(self, t0: float, *, enabled: bool = True) -> None:
         self.t0 = t0
@@ -40,13 +47,24 @@ class Recorder:
         self.pid = os.getpid()
         self.rows: list[Row] = [] if enabled else _Discard()
         self.lag_ms: list[float] = []
+        self._loop = asyncio.get_running_loop()
+        self._next_probe = t0
+
+    def tick(self, now: float) -> None:
+        """A stage finished an item at ``now`` (loop clock): probe the lag if one is due."""
+        if now >= self._next_probe:
+            self._next_probe = now + _LAG_PROBE_S
+            self._loop.call_soon(self._probed, now)
+
+    def _probed(self, queued: float) -> None:
+        self.lag_ms.append((self._loop.time() - queued) * 1000)
 
     async def watch_loop_lag(self) -> None:
-        """Sample how late a short timer fires, until cancelled."""
-        loop = asyncio.get_running_loop()
+        """Sample how late a slow timer fires, until cancelled."""
+        loop = self._loop
         while True:
-            expected = loop.time() + _LAG_INTERVAL_S
-            await asyncio.sleep(_LAG_INTERVAL_S)
+            expected = loop.time() + _LAG_TIMER_S
+            await asyncio.sleep(_LAG_TIMER_S)
             self.lag_ms.append(max(0.0, loop.time() - expected) * 1000)
 
     def trace(self, stages: list[tuple[str, str]], wall_s: float) -> Trace:

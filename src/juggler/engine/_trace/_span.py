@@ -58,7 +58,8 @@ class Trace:
         parent_pid: The pid of the process that ran the event loop.
         stages: Stage names in pipeline order, with their placements.
         spans: Every attempt, in the order they finished.
-        loop_lag_ms: Samples of the event loop's lag (how late a 10 ms timer fired).
+        loop_lag_ms: Samples of the event loop's lag in ms: how long a queued callback
+            waited, and how late a 100 ms timer fired.
     """
 
     run_id: str
