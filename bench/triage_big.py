@@ -32,7 +32,10 @@ make: *** [Makefile:42: rollup] Error 1
 
 
 def build(path: Path, gib: float) -> int:
-    sample = b"".join(p.read_bytes() for p in sorted(SHARED.glob("*/*_2k.log")))
+    # Each sample ends its last line, so the failure starts on a line of its own.
+    sample = b"".join(
+        p.read_bytes().rstrip(b"\n") + b"\n" for p in sorted(SHARED.glob("*/*_2k.log"))
+    )
     target = int(gib * 1024**3)
     written = 0
     with path.open("wb") as out:

@@ -5,8 +5,9 @@ Two entry points share one code path:
 * :func:`find_failures` triages a log held in memory (one chunk);
 * :func:`scan_chunk` runs in a ``cpu`` worker on one chunk of a large log and returns a small
   picklable :class:`ChunkScan` (hits, marker events, key counts, and the text of only the
-  lines a finding may show); :func:`merge_scans` folds the scans of all chunks, in any
-  order, into the JSON contract. The parent never holds the whole log.
+  lines a finding may show); :class:`ScanFold` folds the scans of all chunks as they
+  arrive, in any order, into one scan, and :func:`merge_scans` turns scans into the JSON
+  contract. The parent never holds the whole log, nor one scan per chunk of it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .analyse import fold, summary_lines
+from .analyse import fold as fold_analysis
+from .analyse import summary_lines
 from .detect import Hit, detect_visible, visible_lines
 from .detect._markers import Event, chunk_events
-from .detect._templates import key_counter, keys, merge_counts, vocabulary
+from .detect._templates import key_counter, keys, vocabulary
 from .rank import MAX_FINDING_LINES, TAIL_REACH, novel_runs, rank
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ class ChunkScan:
         lines: Visible text and key of each line a finding may show, by line number.
         novel: Runs of lines unseen in the baseline, or ``None`` without a baseline.
         novel_lines: Which of ``lines`` are unseen in the baseline.
+        heads: For each hit, what makes it a copy of another: its test, else its first
+            line's key. Repeats are thinned by it (:class:`ScanFold`).
     """
 
     offset: int
@@ -56,6 +60,7 @@ class ChunkScan:
     lines: dict[int, tuple[str, str]]
     novel: tuple[tuple[int, int], ...] | None = None
     novel_lines: frozenset[int] = field(default_factory=frozenset)
+    heads: tuple[str, ...] = ()
 
 
 def baseline_keys(baseline: Iterable[Sequence[str]]) -> frozenset[str]:
@@ -86,21 +91,18 @@ def scan_chunk(
     events = chunk_events(lines, visible, offset)
     counter = key_counter()
     line_keys = [counter.add(text) if text.strip() else "" for text in visible]
-    hits = _thin(found, line_keys, offset)
-    wanted: set[int] = set()
-    for hit in hits:
-        wanted.update(range(hit.start, min(hit.end, hit.start + MAX_FINDING_LINES - 1) + 1))
-    for ev in events:
-        if ev.kind in _EXIT_KINDS and ev.code:  # a failing status: its step's tail may show
-            wanted.update(range(max(offset + 1, ev.line - TAIL_REACH), ev.line + 1))
+    repeats = _Repeats()
+    for hit in found:
+        repeats.add(hit, hit.test or line_keys[(hit.head or hit.start) - offset - 1])
+    hits, heads = repeats.kept()
     runs: tuple[tuple[int, int], ...] | None = None
     novel_lines: frozenset[int] = frozenset()
     if baseline is not None:
         flags = [bool(k) and k not in baseline for k in line_keys]
         covered = {n for h in found for n in range(h.start, h.end + 1)}
         runs = tuple(novel_runs(visible, flags, covered, offset))
-        for start, end in runs:
-            wanted.update(range(start, end + 1))
+    wanted = {n for n in _shown_lines(hits, events, runs or ()) if n > offset}
+    if baseline is not None:
         novel_lines = frozenset(n for n in wanted if flags[n - offset - 1])
     return ChunkScan(
         offset=offset,
@@ -113,44 +115,139 @@ def scan_chunk(
         lines={n: (visible[n - offset - 1], line_keys[n - offset - 1]) for n in sorted(wanted)},
         novel=runs,
         novel_lines=novel_lines,
+        heads=heads,
     )
 
 
-def _thin(hits: list[Hit], line_keys: list[str], offset: int) -> list[Hit]:
-    """Keep the first and last block of each repeated message; count the rest as copies.
-
-    A log that prints one error a million times must not ship a million hits to the parent.
-    Ranking shows a repeated message at its first occurrence and scores it by its best copy,
-    which the last one (nearest the exit status) stands for. Test failures are grouped by
-    test name, so no failing test is lost.
-    """
-    groups: dict[tuple[str, str, str], list[Hit]] = {}
+def _shown_lines(
+    hits: Iterable[Hit], events: Iterable[Event], runs: Iterable[tuple[int, int]]
+) -> set[int]:
+    """Numbers of the lines a finding may show: hit blocks, failing steps' tails, novel runs."""
+    wanted: set[int] = set()
     for hit in hits:
-        head = hit.test or line_keys[(hit.head or hit.start) - offset - 1]
-        groups.setdefault((hit.family, hit.kind, head), []).append(hit)
-    kept: list[Hit] = []
-    for group in groups.values():
-        if len(group) <= 2:
-            kept.extend(group)
-        else:
-            kept.append(replace(group[0], copies=sum(h.copies for h in group[:-1])))
-            kept.append(group[-1])
-    kept.sort(key=lambda h: (h.start, h.end))
-    return kept
+        wanted.update(range(hit.start, min(hit.end, hit.start + MAX_FINDING_LINES - 1) + 1))
+    for ev in events:
+        if ev.kind in _EXIT_KINDS and ev.code:  # a failing status: its step's tail may show
+            wanted.update(range(max(1, ev.line - TAIL_REACH), ev.line + 1))
+    for start, end in runs:
+        wanted.update(range(start, end + 1))
+    return wanted
+
+
+class _Repeats:
+    """Keeps the first and last block of each repeated message; counts the rest as copies.
+
+    A log that prints one error a million times must not ship a million hits to the parent,
+    nor keep them there. Ranking shows a repeated message at its first occurrence and scores
+    it by its best copy, which the last one (nearest the exit status) stands for. Test
+    failures are told apart by test name, so no failing test is lost. Hits may come in any
+    order, and may be thinned already (a hit standing for ``copies`` blocks): thinning the
+    thinned hits of every chunk gives what thinning the whole log at once would.
+    """
+
+    def __init__(self) -> None:
+        # (family, kind, head) -> [first, last or None, copies of all the group's blocks]
+        self._groups: dict[tuple[str, str, str], list[Any]] = {}
+
+    def add(self, hit: Hit, head: str) -> None:
+        group = self._groups.get((hit.family, hit.kind, head))
+        if group is None:
+            self._groups[(hit.family, hit.kind, head)] = [hit, None, hit.copies]
+            return
+        group[2] += hit.copies
+        first, last = group[0], group[1]
+        if (hit.start, hit.end) < (first.start, first.end):
+            group[0], hit = hit, first  # the old first may still be the last one
+        if last is None or (hit.start, hit.end) > (last.start, last.end):
+            group[1] = hit
+
+    def kept(self) -> tuple[list[Hit], tuple[str, ...]]:
+        """The kept hits in line order, and the head of each."""
+        kept: list[tuple[Hit, str]] = []
+        for (_, _, head), (first, last, copies) in self._groups.items():
+            if last is None:
+                kept.append((first, head))
+            else:
+                kept.append((replace(first, copies=copies - last.copies), head))
+                kept.append((last, head))
+        kept.sort(key=lambda pair: (pair[0].start, pair[0].end))
+        return [hit for hit, _ in kept], tuple(head for _, head in kept)
+
+
+class ScanFold:
+    """Folds the scans of one log's chunks, as they arrive and in any order, into one scan.
+
+    What it holds is bounded by what a report can show, not by the log's size: repeated
+    messages are thinned across chunks as within one, key counts are added up, and of the
+    lines only those the kept hits, failing steps and novel runs may show are kept.
+    """
+
+    def __init__(self) -> None:
+        self._repeats = _Repeats()
+        self._offset: int | None = None
+        self._count = 0
+        self._events: list[Event] = []
+        self._summaries: list[tuple[int, int, str]] = []  # (chunk offset, position, text)
+        self._key_counts: dict[str, int] = {}
+        self._lines: dict[int, tuple[str, str]] = {}
+        self._novel: list[tuple[int, int]] | None = None
+        self._novel_lines: set[int] = set()
+        self._pruned_at = 0  # how many lines were left after the last pruning
+
+    def add(self, scan: ChunkScan) -> None:
+        self._offset = scan.offset if self._offset is None else min(self._offset, scan.offset)
+        self._count += scan.count
+        heads = scan.heads or tuple(h.test or h.title for h in scan.hits)
+        for hit, head in zip(scan.hits, heads, strict=True):
+            self._repeats.add(hit, head)
+        self._events.extend(scan.events)
+        self._summaries.extend((scan.offset, i, t) for i, t in enumerate(scan.summaries))
+        self._summaries = sorted(self._summaries)[-_SUMMARIES_KEPT:]
+        counts = self._key_counts
+        for key, n in scan.key_counts.items():
+            counts[key] = counts.get(key, 0) + n
+        if scan.novel is not None:
+            self._novel = [*(self._novel or ()), *scan.novel]
+        self._lines.update(scan.lines)
+        self._novel_lines.update(scan.novel_lines)
+        if len(self._lines) > 2 * self._pruned_at + 4096:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Drop the lines of hits that later copies replaced (amortised: the dict doubled)."""
+        hits, _ = self._repeats.kept()
+        wanted = _shown_lines(hits, self._events, self._novel or ())
+        self._lines = {n: v for n, v in self._lines.items() if n in wanted}
+        self._novel_lines &= wanted
+        self._pruned_at = len(self._lines)
+
+    def result(self) -> ChunkScan:
+        """The whole log's scan so far, as if it had been scanned in one piece."""
+        self._prune()
+        hits, heads = self._repeats.kept()
+        return ChunkScan(
+            offset=self._offset or 0,
+            count=self._count,
+            hits=tuple(hits),
+            events=tuple(sorted(self._events, key=lambda e: e.line)),
+            summaries=tuple(t for _, _, t in self._summaries),
+            key_counts=self._key_counts,
+            lines=dict(sorted(self._lines.items())),
+            novel=None if self._novel is None else tuple(sorted(self._novel)),
+            novel_lines=frozenset(self._novel_lines),
+            heads=heads,
+        )
 
 
 class _ScanView:
-    """Ranking's view of the lines the chunk scans kept."""
+    """Ranking's view of the lines a scan kept."""
 
-    def __init__(self, scans: Sequence[ChunkScan], words: Vocabulary, baseline: bool) -> None:
-        self.total = sum(s.count for s in scans)
-        self._lines: dict[int, tuple[str, str]] = {}
-        self._novel: set[int] = set()
-        for scan in scans:
-            self._lines.update(scan.lines)
-            self._novel.update(scan.novel_lines)
+    def __init__(self, scan: ChunkScan, words: Vocabulary) -> None:
+        self.total = scan.count
+        self._lines = scan.lines
+        self._novel = scan.novel_lines
         self._words = words
-        self._baseline = baseline
+        self._baseline = scan.novel is not None
 
     def text(self, n: int) -> str:
         entry = self._lines.get(n)
@@ -168,27 +265,24 @@ class _ScanView:
 
 
 def merge_scans(scans: Iterable[ChunkScan], *, path: str) -> dict[str, Any]:
-    """Fold the scans of every chunk of one log into the triage JSON contract.
+    """Turn the scans of one log's chunks into the triage JSON contract.
 
     Args:
-        scans: One scan per chunk, in any order, together covering the log.
+        scans: One scan per chunk, in any order, together covering the log (or the one
+            scan a :class:`ScanFold` made of them).
         path: The name reported in each finding.
 
     Returns:
         ``{"findings": [...], "analysis": {...}}``.
     """
-    ordered = sorted(scans, key=lambda s: s.offset)
-    hits = [h for s in ordered for h in s.hits]
-    events = [e for s in ordered for e in s.events]
-    summaries = [t for s in ordered for t in s.summaries]
-    total = sum(s.count for s in ordered)
-    analysis = fold(events, hits, summaries, total)
-    with_baseline = any(s.novel is not None for s in ordered)
-    words = vocabulary(merge_counts([s.key_counts for s in ordered]))
-    view = _ScanView(ordered, words, with_baseline)
-    runs = [r for s in ordered for r in (s.novel or ())] if with_baseline else None
+    fold = ScanFold()
+    for part in scans:
+        fold.add(part)
+    scan = fold.result()
+    analysis = fold_analysis(scan.events, scan.hits, scan.summaries, scan.count)
+    view = _ScanView(scan, vocabulary(scan.key_counts))
     findings = []
-    for n, f in enumerate(rank(view, hits, analysis, runs), 1):
+    for n, f in enumerate(rank(view, scan.hits, analysis, scan.novel), 1):
         excerpt = "\n".join(view.text(i)[:_EXCERPT_LINE_CHARS] for i in range(f.start, f.end + 1))
         findings.append(
             {

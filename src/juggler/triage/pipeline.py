@@ -2,13 +2,14 @@
 
 ::
 
-    sources ─► chunks (io, flat) ─► scan + match causes (cpu) ─► group by log (reduce)
-        ─► merge + rank per log (cpu) ─► assemble one document (reduce)
+    sources ─► chunks (io, flat) ─► scan + match causes (cpu) ─► fold by log (reduce)
+        ─► rank per log (cpu) ─► assemble one document (reduce)
         ─┬► recall similar incidents (aio) ─┐
          └► synthesise the memo (aio) ──────┴► join ─► deliver memo files, GitHub... (io)
 
 Large logs travel to the workers by reference (path + byte range), never as pickled text;
-the parent only ever holds the compact scans the workers send back.
+the parent folds the compact scans the workers send back as they arrive, so what it holds is
+bounded by what a report can show, not by the size of the log.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import juggler
 
 from ._config import TriageConfig
 from ._errors import InputError
-from ._findings import ChunkScan, baseline_keys, merge_scans, scan_chunk
+from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
@@ -146,11 +147,11 @@ def scan_job(job: ScanJob) -> Scanned:
     return Scanned(source=chunk.source, scan=scan, causes=matches)
 
 
-def merge_log(group: tuple[str, list[Scanned]]) -> tuple[str, dict[str, Any]]:
-    """Merge the scans of one log into its findings, analysis and causes (a ``cpu`` stage)."""
-    name, parts = group
-    document = merge_scans([p.scan for p in parts], path=name)
-    document["causes"] = _merge_causes(name, [m for p in parts for m in p.causes])
+def merge_log(folded: Scanned) -> tuple[str, dict[str, Any]]:
+    """Rank one log's folded scan into its findings, analysis and causes (a ``cpu`` stage)."""
+    name = folded.source
+    document = merge_scans([folded.scan], path=name)
+    document["causes"] = _merge_causes(name, list(folded.causes))
     return name, document
 
 
@@ -175,9 +176,30 @@ def _keys_of(lines: list[str]) -> frozenset[str]:
     return baseline_keys([lines])
 
 
-def _group(acc: dict[str, list[Scanned]], item: Scanned) -> dict[str, list[Scanned]]:
-    acc.setdefault(item.source, []).append(item)
+class _LogFold:
+    """One log's chunk scans and known-cause matches, folded as they arrive."""
+
+    __slots__ = ("causes", "scans")
+
+    def __init__(self) -> None:
+        self.scans = ScanFold()
+        self.causes: list[CauseMatch] = []
+
+
+def _fold(acc: dict[str, _LogFold], item: Scanned) -> dict[str, _LogFold]:
+    log = acc.get(item.source)
+    if log is None:
+        log = acc[item.source] = _LogFold()
+    log.scans.add(item.scan)
+    log.causes.extend(item.causes)
     return acc
+
+
+def _split_folds(folds: dict[str, _LogFold]) -> list[Scanned]:
+    return [
+        Scanned(source=name, scan=log.scans.result(), causes=tuple(log.causes))
+        for name, log in sorted(folds.items())
+    ]
 
 
 class _Plans:
@@ -398,8 +420,8 @@ async def _triage(
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
         juggler.cpu(scan_job, name="scan"),
-        juggler.reduce(_group, initial={}, name="group"),
-        juggler.io(_split_groups, flat=True, name="split"),
+        juggler.reduce(_fold, initial={}, name="fold"),
+        juggler.io(_split_folds, flat=True, name="split"),
         juggler.cpu(merge_log, name="merge"),
         juggler.reduce(assembly.add, initial={}, name="assemble"),
         juggler.aio(_document_of(assembly), name="document"),
@@ -461,10 +483,6 @@ def _per_log(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
         (path, {**document, "findings": findings}) for path, findings in sorted(by_path.items())
     ]
-
-
-def _split_groups(groups: dict[str, list[Scanned]]) -> list[tuple[str, list[Scanned]]]:
-    return sorted(groups.items())
 
 
 async def _read_baseline(

@@ -123,14 +123,6 @@ def vocabulary(counts: dict[str, int]) -> Vocabulary:
     return _MinedVocabulary(counts) if MINER else _LocalVocabulary(counts)
 
 
-def merge_counts(parts: list[dict[str, int]]) -> dict[str, int]:
-    """Add the key counts of several chunks."""
-    total: Counter[str] = Counter()
-    for part in parts:
-        total.update(part)
-    return dict(total)
-
-
 def keys(lines: list[str]) -> list[str]:
     """One comparable key per visible line ("" for blank lines), e.g. for a baseline log."""
     counter = key_counter()
