@@ -112,7 +112,9 @@ def machine_capacity(n: int = 10_000_000) -> float:
     """
     first, last = _spin(n)
     one = last - first
-    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+    # spawn, not forkserver: the forkserver is juggler's to start, as in a real run (its
+    # workers then start with juggler already imported).
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
         pool.map(_spin, [1000, 1000], chunksize=1)  # both workers up before timing
         spans = pool.map(_spin, [n, n], chunksize=1)
     # perf_counter is system-wide (CLOCK_MONOTONIC) on Linux, so spans compare across processes.

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pickle
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +30,7 @@ from juggler.engine._procpool._faults import (
 )
 from juggler.engine._procpool._protocol import FrameReader, encode_frame
 from juggler.engine._procpool._state import Job
+from juggler.engine._procpool._supervisor import _enlarge_pipe
 from tests.pool_helpers import ids, plain, run
 
 if TYPE_CHECKING:
@@ -360,3 +364,43 @@ def test_outcomes_carry_worker_pid_and_monotonic_timing() -> None:
                 assert end - start >= 0.002
 
     run(body)
+
+
+def test_result_pipes_have_room_for_large_results() -> None:
+    r, w = os.pipe()
+    try:
+        _enlarge_pipe(r, 1 << 20)
+        # Linux: a worker writes a few hundred KiB of result and goes on to its next item.
+        assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == 1 << 20
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+_IMPORT_COUNTING_MODULE = """
+import os
+with open(os.environ["IMPORT_LOG"], "a") as log:
+    log.write(f"{os.getpid()}\\n")
+
+def double(x):
+    return 2 * x
+"""
+
+_DRIVER = """
+if __name__ == "__main__":
+    import juggler
+    import counted  # not at the top: the forkserver's preload of __main__ must not see it
+
+    report = juggler.Pipeline(juggler.cpu(counted.double), workers=2).run(range(8))
+    assert report.results == [2 * x for x in range(8)], report.results
+"""
+
+
+def test_stage_modules_are_imported_once_by_the_forkserver(tmp_path: Path) -> None:
+    (tmp_path / "counted.py").write_text(_IMPORT_COUNTING_MODULE)
+    (tmp_path / "driver.py").write_text(_DRIVER)
+    log = tmp_path / "imports.log"
+    env = {**os.environ, "IMPORT_LOG": str(log), "PYTHONPATH": str(tmp_path)}
+    subprocess.run([sys.executable, str(tmp_path / "driver.py")], env=env, check=True, timeout=60)
+    # The driver imports it, then the forkserver once; the two workers inherit it.
+    assert len(log.read_text().split()) == 2

@@ -146,6 +146,32 @@ def test_caches_never_change_a_key(lines: list[str]) -> None:
         assert shared.key(line) == KeyCache().make_key(line)
 
 
+_DIGIT_WORDS = ["ssh2", "L0", "L3", "0x1f", "v1.0", "R74-M1-NB", "node7", "gige7", "x86_64"]
+_DIGIT_WORDS += ["2024-03-01", "10.0.0.1:80", "took", "ms", "id=42", "Jun", "8", "utf8", "0"]
+
+
+@PROPERTY
+@given(
+    words=st.lists(st.sampled_from(_DIGIT_WORDS), min_size=1, max_size=8),
+    digits=st.lists(st.text("0123456789", min_size=1, max_size=1), min_size=1, max_size=20),
+)
+def test_lines_that_differ_only_in_digits_get_their_own_keys(
+    words: list[str], digits: list[str]
+) -> None:
+    """Property: the cache by digit shape never gives a line another line's key."""
+    shared = KeyCache()
+    line = " ".join(words)
+    variants = [line]
+    for i, digit in enumerate(digits):  # the same line with some digits replaced
+        chars = list(variants[-1])
+        spots = [n for n, c in enumerate(chars) if c.isdigit()]
+        if spots:
+            chars[spots[i % len(spots)]] = digit
+        variants.append("".join(chars))
+    for variant in variants:
+        assert shared.key(variant) == KeyCache().make_key(variant)
+
+
 def test_pickle_keeps_counts_only() -> None:
     """A pickled miner round-trips with its counts and templates."""
     miner = TemplateMiner()

@@ -13,7 +13,7 @@ from ._channel import Channel
 from ._errors import ConfigError, PipelineFailed
 from ._report import RunReport
 from ._run import FailFast, RunContext, channel_size, collect, feed, make_runner
-from ._stage import AnyStage, as_stage
+from ._stage import AnyStage, Branches, Stage, as_stage
 from ._trace._progress import open_progress
 from ._trace._recorder import Recorder
 
@@ -28,10 +28,20 @@ T = TypeVar("T")
 _GRACE_S = 1.5
 
 
-def _default_backend(workers: int | None) -> CpuBackend:
+def _default_backend(workers: int | None, preload: tuple[str, ...]) -> CpuBackend:
     from ._procpool._supervisor import ProcessPool
 
-    return ProcessPool(workers=workers)
+    return ProcessPool(workers=workers, preload=preload)
+
+
+def _process_modules(stages: tuple[AnyStage, ...]) -> tuple[str, ...]:
+    """Modules of the functions that may run in worker processes, for the forkserver."""
+    fns = [s.fn for s in stages if isinstance(s, Stage) and s.placement in ("cpu", "auto")]
+    for branches in (s for s in stages if isinstance(s, Branches)):
+        fns.extend(s.fn for b in branches.branches for s in b if s.placement in ("cpu", "auto"))
+    modules = (getattr(fn, "__module__", None) or type(fn).__module__ for fn in fns)
+    # __main__ is the forkserver's own business (it is preloaded only if safe to).
+    return tuple(dict.fromkeys(m for m in modules if m and m != "__main__"))
 
 
 @final
@@ -81,7 +91,8 @@ class Pipeline:
         self._seed = seed
         self._progress = progress
         self._trace = trace
-        self._backend_factory = _backend_factory or (lambda: _default_backend(workers))
+        preload = _process_modules(self.stages)
+        self._backend_factory = _backend_factory or (lambda: _default_backend(workers, preload))
         names = [getattr(s, "name", "") for s in self.stages]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

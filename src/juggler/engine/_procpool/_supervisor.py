@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import math
 import mmap
 import multiprocessing
@@ -73,6 +74,10 @@ if TYPE_CHECKING:
 __all__ = ["DeathRecord", "PoolStatistics", "ProcessPool"]
 
 _PREFETCH = 2
+# Room in each worker's result pipe. The default 64 KiB makes a worker with a large result
+# (a chunk's counts are a few hundred KiB) wait, before its next item, for the parent to
+# read it; this much lets it write and go on. Linux only, up to fs.pipe-max-size.
+_RESULT_PIPE_BYTES = 1 << 20
 """Least batches a worker may hold: one running, one waiting in its pipe so it never idles."""
 _MAX_DEPTH = 32
 _QUEUE_AHEAD_S = 0.05
@@ -135,6 +140,9 @@ class ProcessPool:
         grace_s: Default grace period of :meth:`aclose`.
         batch_size: ``None`` (default) sizes batches from measured item time; an int fixes
             the largest batch (``1`` = one item per message).
+        preload: Modules of the functions the pool will run. When this pool starts the
+            forkserver, the forkserver imports them once, so workers do not each import
+            them at their first item (unimportable names are skipped).
 
     Raises:
         ConfigError: An argument is out of range or the start method is not allowed.
@@ -149,6 +157,7 @@ class ProcessPool:
         start_method: str = "forkserver",
         grace_s: float = 1.5,
         batch_size: int | None = None,
+        preload: Sequence[str] = (),
     ) -> None:
         count = os.cpu_count() or 1 if workers is None else workers
         if count < 1:
@@ -174,6 +183,7 @@ class ProcessPool:
         )
         self._grace_s = grace_s
         self._fixed_batch = batch_size
+        self._preload = tuple(preload)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: list[WorkerHandle | None] = [None] * count
         self._jobs: deque[Job] = deque()
@@ -238,7 +248,7 @@ class ProcessPool:
         self._loop = asyncio.get_running_loop()
         self._started = True
         if self._ctx.get_start_method() == "forkserver":
-            _preload_worker_in_forkserver()
+            _preload_worker_in_forkserver(self._preload)
         self._alive_r, self._alive_w = os.pipe()
         try:
             for slot in range(self._count):
@@ -467,6 +477,7 @@ class ProcessPool:
     def _launch(self, slot: int) -> _Launched:
         req_r, req_w = self._ctx.Pipe(duplex=False)
         res_r, res_w = self._ctx.Pipe(duplex=False)
+        _enlarge_pipe(res_r.fileno(), _RESULT_PIPE_BYTES)
         cell_fd = _shared_memory_fd(PROGRESS.size)
         try:
             cell = mmap.mmap(cell_fd, PROGRESS.size)
@@ -1045,12 +1056,13 @@ class ProcessPool:
         self._notify()
 
 
-def _preload_worker_in_forkserver() -> None:
-    """Have the forkserver import the worker module once, before it forks any worker.
+def _preload_worker_in_forkserver(extra: Sequence[str] = ()) -> None:
+    """Have the forkserver import the worker module (and ``extra``) once, before any fork.
 
     Without it every worker imports asyncio and this package again (≈0.2 s per start or
-    replacement, measured). Only possible before the forkserver starts; a forkserver already
-    running (started by another pool or library) is left as it is.
+    replacement, measured), then the module of the function it runs. Only possible before
+    the forkserver starts; a forkserver already running (started by another pool or
+    library) is left as it is. The forkserver skips modules that fail to import.
     """
     from multiprocessing import forkserver
 
@@ -1058,8 +1070,17 @@ def _preload_worker_in_forkserver() -> None:
     if getattr(server, "_forkserver_pid", None) is not None:
         return
     modules = list(getattr(server, "_preload_modules", ["__main__"]))
-    if _WORKER_MODULE not in modules:
-        forkserver.set_forkserver_preload([*modules, _WORKER_MODULE])
+    wanted = [m for m in (_WORKER_MODULE, *extra) if m not in modules]
+    if wanted:
+        forkserver.set_forkserver_preload([*modules, *wanted])
+
+
+def _enlarge_pipe(fd: int, size: int) -> None:
+    """Ask for ``size`` bytes of pipe buffer; keep the default where that is not possible."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setpipe is not None:
+        with contextlib.suppress(OSError):  # above fs.pipe-max-size, or not Linux
+            fcntl.fcntl(fd, setpipe, size)
 
 
 def _shared_memory_fd(size: int) -> int:

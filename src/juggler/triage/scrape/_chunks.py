@@ -305,12 +305,14 @@ class ScrapeAccumulator:
     a ``juggler.reduce`` stage (see :func:`fold_chunk`), then call :meth:`finish`.
     """
 
-    __slots__ = ("_counts", "_meta", "_samples", "_truncated")
+    __slots__ = ("_counts", "_full", "_meta", "_samples", "_truncated")
 
     def __init__(self) -> None:
         self._counts: dict[str, TemplateMiner] = {}
         self._meta: dict[str, list[tuple[int, int]]] = {}
         self._samples: dict[str, dict[str, list[_Candidate]]] = {}
+        # Keys whose samples hold SAMPLES_PER_KEY surely distinct lines: most keys, soon.
+        self._full: dict[str, set[str]] = {}
         self._truncated: dict[str, list[tuple[int, int]]] = {}
 
     def add(self, result: ChunkResult) -> None:
@@ -323,17 +325,22 @@ class ScrapeAccumulator:
         self._meta.setdefault(source, []).append((result.start, result.newlines))
         self._truncated.setdefault(source, []).extend((result.start, n) for n in result.truncated)
         samples = self._samples.setdefault(source, {})
+        full = self._full.setdefault(source, set())
+        start = result.start
         for key, numbers in result.samples.items():
-            kept = samples.setdefault(key, [])
-            if kept and kept[-1][0] < result.start and _full(kept):
+            kept = samples.get(key)
+            if kept is None:
+                kept = samples[key] = []
+            elif key in full and kept[-1][0] < start:
                 continue  # results mostly arrive in order: later lines cannot be first
             for number in numbers:
                 # Local line 0 of a chunk that starts inside a long line may be the same
                 # file line as the previous chunk's last: such candidates are kept beyond
                 # the quota and deduplicated in finish(), once line numbers are known.
-                kept.append((result.start, number, number == 0 and result.starts_mid_line))
+                kept.append((start, number, number == 0 and result.starts_mid_line))
             kept.sort()
-            _trim(kept)
+            if _trim(kept):
+                full.add(key)
 
     def finish(self) -> dict[str, ScrapeResult]:
         """One :class:`ScrapeResult` per source, equal to a single pass over it."""
@@ -363,20 +370,20 @@ class ScrapeAccumulator:
         return merged
 
 
-def _full(kept: list[_Candidate]) -> bool:
-    """True when ``kept`` holds SAMPLES_PER_KEY candidates that are surely distinct lines."""
-    return sum(1 for _, _, maybe_repeat in kept if not maybe_repeat) >= SAMPLES_PER_KEY
+def _trim(kept: list[_Candidate]) -> bool:
+    """Drop candidates after the SAMPLES_PER_KEY-th one that is surely a new line.
 
-
-def _trim(kept: list[_Candidate]) -> None:
-    """Drop candidates after the SAMPLES_PER_KEY-th one that is surely a new line."""
+    Returns:
+        True if ``kept`` holds that many (it stays so: candidates are only ever added).
+    """
     sure = 0
     for index, (_, _, maybe_repeat) in enumerate(kept):
         if not maybe_repeat:
             sure += 1
             if sure == SAMPLES_PER_KEY:
                 del kept[index + 1 :]
-                return
+                return True
+    return False
 
 
 def fold_chunk(state: ScrapeAccumulator | None, result: ChunkResult) -> ScrapeAccumulator:

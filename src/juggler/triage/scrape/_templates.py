@@ -88,6 +88,7 @@ _WEEKDAYS: Final = frozenset(
     "Mon Tue Wed Thu Fri Sat Sun Mon, Tue, Wed, Thu, Fri, Sat, Sun,".split()
 )
 _ZERO_DIGITS: Final = str.maketrans("123456789", "000000000")
+_DIGIT: Final = re.compile(r"\d")
 
 Tokens = tuple[str, ...]
 _EMPTY_PAIRS: Final = {"()": "(<*>)", "[]": "[<*>]"}
@@ -121,7 +122,7 @@ class KeyCache:
     worker process keeps one across the chunks it scrapes) without changing any result.
     """
 
-    __slots__ = ("_lines", "_shapes", "_tokens")
+    __slots__ = ("_line_shapes", "_lines", "_shapes", "_tokens")
 
     # Distinct lines remembered; bounded so that a log of unique lines cannot grow memory.
     _LINE_CACHE_LIMIT: Final = 200_000
@@ -131,6 +132,7 @@ class KeyCache:
 
     def __init__(self) -> None:
         self._lines: dict[str, str] = {}
+        self._line_shapes: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
         self._shapes: dict[str, str] = {}
 
@@ -138,7 +140,17 @@ class KeyCache:
         """The key of ``line`` (see :meth:`make_key`), cached."""
         key = self._lines.get(line)
         if key is None:
-            key = self.make_key(line)
+            # Most new lines differ from an earlier one only in their digits (ids, times,
+            # counters). Masking treats every digit alike, so such lines share their key,
+            # unless a digit survived masking (ssh2): then the key is the line's own.
+            shape = line.translate(_ZERO_DIGITS)
+            key = self._line_shapes.get(shape)
+            if key is None:
+                key = self.make_key(line)
+                if _DIGIT.search(key) is None:
+                    if len(self._line_shapes) >= self._LINE_CACHE_LIMIT:
+                        self._line_shapes.clear()
+                    self._line_shapes[shape] = key
             if len(self._lines) >= self._LINE_CACHE_LIMIT:
                 self._lines.clear()
             self._lines[line] = key
