@@ -6,6 +6,7 @@ import gzip
 import itertools
 import os
 import pickle
+import random
 import tempfile
 from typing import TYPE_CHECKING
 
@@ -230,3 +231,22 @@ def test_documents_and_chunks_agree(tmp_path: Path) -> None:
     assert doc.lines == ["ERROR build 1 failed", "progress 100%"]
     lines, numbers = _chunk_lines(plan_chunks(source, chunk_bytes=3))
     assert (lines, numbers) == (doc.lines, doc.numbers)
+
+
+def test_a_worker_sends_each_key_s_first_samples_once_per_plan(tmp_path: Path) -> None:
+    """Later chunks leave out samples that cannot be first; the merge is unchanged."""
+    log = tmp_path / "w.log"
+    log.write_bytes(b"".join(b"poll %d: queue %d empty\n" % (i, i % 7) for i in range(20_000)))
+    single = merge_chunks(
+        [scrape_chunk(c) for c in plan_chunks(_file_source(log), chunk_bytes=1 << 40)]
+    )
+    # In order, as a worker mostly gets them: only the first chunk sends samples.
+    chunks = plan_chunks(_file_source(log), chunk_bytes=16 * 1024)
+    results = [scrape_chunk(c) for c in chunks]
+    assert [bool(r.samples) for r in results] == [True] + [False] * (len(chunks) - 1)
+    assert merge_chunks(results) == single
+    # In any order, samples that may be first are still sent.
+    chunks = plan_chunks(_file_source(log), chunk_bytes=16 * 1024)
+    order = list(range(len(chunks)))
+    random.Random(7).shuffle(order)
+    assert merge_chunks([scrape_chunk(chunks[i]) for i in order]) == single

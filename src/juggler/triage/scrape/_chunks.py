@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final, final
 
@@ -48,6 +49,12 @@ _WINDOW: Final = 64 * 1024
 # One key cache per process, shared by the chunks a worker scrapes: chunks of one log repeat
 # each other's lines, and keys are a pure function of the line.
 _PROCESS_CACHE: Final = KeyCache()
+# Per plan, the keys whose first samples this process already sent, with the start of the
+# chunk that carried them: a later chunk's lines of those keys cannot be among their first,
+# so they need not travel (sample lists are most of a result's size and of the parent's
+# work to fold it). Bounded like the key cache; forgetting only sends more samples.
+_SENT_SAMPLES: Final[dict[str, dict[str, tuple[int, int]]]] = {}
+_SENT_SAMPLES_LIMIT: Final = 200_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +71,8 @@ class Chunk:
         starts_mid_line: ``start`` is a piece boundary inside a long line.
         ends_mid_line: ``end`` is a piece boundary inside a long line.
         max_line_bytes: Piece length for long lines.
+        plan: Which :func:`plan_chunks` call made it (``""``: none). The chunks of one plan
+            are scraped once, into one merge; plan again for another pass.
     """
 
     source: str
@@ -75,13 +84,15 @@ class Chunk:
     starts_mid_line: bool = False
     ends_mid_line: bool = False
     max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes
+    plan: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChunkResult:
     """What a worker sends back for one chunk: compact, no text but templates' keys.
 
-    Line numbers here are *local*: 0 is the line containing ``start``.
+    Line numbers here are *local*: 0 is the line containing ``start``. ``samples`` may leave
+    out keys whose first samples the same worker sent for an earlier chunk of the plan.
     """
 
     source: str
@@ -170,7 +181,9 @@ def plan_chunks(
     """Cut ``source`` into chunks of about ``chunk_bytes``, aligned to line ends.
 
     UTF-16/32 text is not cut (a ``\\n`` byte may be half a character): it is one chunk.
-    Reads only a few windows around each cut, not the whole file.
+    Reads only a few windows around each cut, not the whole file. Scrape each chunk once,
+    into one merge (:func:`merge_chunks`, :func:`fold_chunk`): workers remember which
+    samples they sent for the plan.
 
     Raises:
         UnsupportedInput: The file can no longer be read.
@@ -202,6 +215,7 @@ def plan_chunks(
                 prev_cut, prev_line_start = cut, line_start
                 target = cut + chunk_bytes
         cuts.append((size, False))
+        plan = os.urandom(8).hex()
         chunks = []
         for (start, starts_mid), (end, ends_mid) in itertools.pairwise(cuts):
             if end <= start and size:
@@ -221,6 +235,7 @@ def plan_chunks(
                     starts_mid_line=starts_mid,
                     ends_mid_line=ends_mid,
                     max_line_bytes=max_line_bytes,
+                    plan=plan,
                 )
             )
     return chunks
@@ -285,9 +300,34 @@ def scrape_chunk(chunk: Chunk) -> ChunkResult:
         starts_mid_line=chunk.starts_mid_line,
         newlines=data.count(b"\n") if ascii_compatible(chunk.encoding) else 0,
         counts=counts,
-        samples=samples,
+        samples=_new_samples(chunk, samples) if chunk.plan else samples,
         truncated=split.truncated,
     )
+
+
+def _new_samples(chunk: Chunk, samples: dict[str, list[int]]) -> dict[str, list[int]]:
+    """``samples`` without keys whose first samples this process sent for earlier chunks."""
+    sent = _SENT_SAMPLES.get(chunk.plan)
+    if sent is None or len(sent) >= _SENT_SAMPLES_LIMIT:
+        _SENT_SAMPLES.clear()  # one plan at a time is the common case: forget older ones
+        sent = _SENT_SAMPLES[chunk.plan] = {}
+    start = chunk.start
+    kept: dict[str, list[int]] = {}
+    for key, numbers in samples.items():
+        # (last start, samples sent): that many surely distinct lines, all in chunks that
+        # start at or before ``last start``.
+        history = sent.get(key)
+        if history is not None and history[0] < start and history[1] >= SAMPLES_PER_KEY:
+            continue
+        kept[key] = numbers
+        # Local line 0 of a chunk that starts inside a long line may be the previous
+        # chunk's last line: it does not count as a distinct line.
+        sure = len(numbers) - (chunk.starts_mid_line and numbers[0] == 0)
+        if history is None:
+            sent[key] = (start, sure)
+        else:
+            sent[key] = (max(history[0], start), history[1] + sure)
+    return kept
 
 
 # A sample candidate: (chunk start, local line number, continues the previous chunk's line).
