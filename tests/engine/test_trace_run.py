@@ -110,3 +110,25 @@ def test_loop_lag_samples_stay_small_when_stages_await() -> None:
     lags = report.trace.loop_lag_ms
     assert len(lags) >= 5  # probes ride on finished items, so a busy run is sampled
     assert max(lags) < 25
+
+
+async def _wait_long(x: int) -> int:
+    await asyncio.sleep(0.5)
+    return x
+
+
+@pytest.mark.allow_blocking
+def test_the_backstop_timer_sees_a_loop_blocked_while_nothing_finishes() -> None:
+    async def main() -> juggler.RunReport:
+        async def hog() -> None:
+            await asyncio.sleep(0.15)
+            time.sleep(0.3)  # blocks the loop while every item is still waiting
+
+        hogging = asyncio.ensure_future(hog())
+        report = await juggler.Pipeline(juggler.aio(_wait_long, concurrency=2)).run_async([1, 2])
+        await hogging
+        return report
+
+    report = juggler.run(main())
+    # No item finished before the block, so no probe was queued: the backstop measured it.
+    assert max(report.trace.loop_lag_ms) >= 150

@@ -123,7 +123,7 @@ class Pipeline:
         channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
         channels.append(Channel(4096))
         results: list[Any] = []
-        lag_watch = asyncio.ensure_future(recorder.watch_loop_lag())
+        recorder.start_watching()
         names = [getattr(stage, "name", "") for stage in self.stages]
         try:
             try:
@@ -136,7 +136,7 @@ class Pipeline:
                             tasks.create_task(runner.run())
                         tasks.create_task(collect(channels[-1], results))
             finally:
-                lag_watch.cancel()
+                recorder.stop_watching()
                 await ctx.aclose(grace_s=_GRACE_S)
         except BaseExceptionGroup as group:
             fail_fast, rest = group.split(FailFast)

@@ -21,8 +21,9 @@ Row = tuple[str, str, int, str, tuple[int, ...], int, "float | None", float, flo
 # finishes an item, at most every _LAG_PROBE_S, it queues a callback and times how long the
 # loop takes to reach it. A timer of its own would wake the loop between the timers of an I/O
 # fan-out, and each extra wake-up costs the fan-out up to a millisecond (epoll rounds the
-# next wait up to whole milliseconds), so only a slow backstop timer catches a loop that is
-# blocked while nothing finishes.
+# next wait up to whole milliseconds). So the only timer is a backstop that each probe pushes
+# back: it fires, and measures how late, only when nothing has finished for _LAG_TIMER_S,
+# which is when a blocked loop would otherwise go unseen.
 _LAG_PROBE_S = 0.01
 _LAG_TIMER_S = 0.1
 
@@ -38,7 +39,17 @@ class _Discard(list[Row]):
 class Recorder:
     """Collects the rows of one run and samples the event loop's lag."""
 
-    __slots__ = ("_loop", "_next_probe", "lag_ms", "pid", "rows", "run_id", "started_at", "t0")
+    __slots__ = (
+        "_backstop",
+        "_loop",
+        "_next_probe",
+        "lag_ms",
+        "pid",
+        "rows",
+        "run_id",
+        "started_at",
+        "t0",
+    )
 
     def __init__(self, t0: float, *, enabled: bool = True) -> None:
         self.t0 = t0
@@ -49,23 +60,39 @@ class Recorder:
         self.lag_ms: list[float] = []
         self._loop = asyncio.get_running_loop()
         self._next_probe = t0
+        self._backstop: asyncio.TimerHandle | None = None
 
     def tick(self, now: float) -> None:
         """A stage finished an item at ``now`` (loop clock): probe the lag if one is due."""
         if now >= self._next_probe:
             self._next_probe = now + _LAG_PROBE_S
             self._loop.call_soon(self._probed, now)
+            if self._backstop is not None:
+                self._arm_backstop(now)
 
     def _probed(self, queued: float) -> None:
         self.lag_ms.append((self._loop.time() - queued) * 1000)
 
-    async def watch_loop_lag(self) -> None:
-        """Sample how late a slow timer fires, until cancelled."""
-        loop = self._loop
-        while True:
-            expected = loop.time() + _LAG_TIMER_S
-            await asyncio.sleep(_LAG_TIMER_S)
-            self.lag_ms.append(max(0.0, loop.time() - expected) * 1000)
+    def start_watching(self) -> None:
+        """Start the backstop timer (call :meth:`stop_watching` when the run ends)."""
+        self._arm_backstop(self._loop.time())
+
+    def stop_watching(self) -> None:
+        if self._backstop is not None:
+            self._backstop.cancel()
+            self._backstop = None
+
+    def _arm_backstop(self, now: float) -> None:
+        # A cancelled timer never wakes the loop: asyncio drops it before choosing a timeout.
+        if self._backstop is not None:
+            self._backstop.cancel()
+        due = now + _LAG_TIMER_S
+        self._backstop = self._loop.call_at(due, self._backstop_fired, due)
+
+    def _backstop_fired(self, due: float) -> None:
+        now = self._loop.time()
+        self.lag_ms.append(max(0.0, now - due) * 1000)
+        self._arm_backstop(now)
 
     def trace(self, stages: list[tuple[str, str]], wall_s: float) -> Trace:
         t0 = self.t0
