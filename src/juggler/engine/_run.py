@@ -302,6 +302,7 @@ class StageRunner:
         rows, pid, tick = recorder.rows, recorder.pid, recorder.tick
         advance, index = self.ctx.progress.advance, self.index
         now = asyncio.get_running_loop().time
+        placement, lane = "aio", "event loop"
         while True:
             try:
                 item = inp.receive_nowait()
@@ -331,10 +332,18 @@ class StageRunner:
                     report.last_finish = end
                     report.succeeded += 1
                     report.emitted += 1
+                    key = item.key
                     queued = item.queued
-                    row = (name, "aio", pid, "event loop", item.key, 1, queued, start, end, "ok")
-                    rows.append((*row, None, None))
-                    outputs = [_Item(item.key, result, end)]
+                    row = (name, placement, pid, lane, key, 1, queued, start, end, "ok", None, None)
+                    rows.append(row)
+                    advance(index)
+                    # One output: hand it over inline, waiting only if the channel is full.
+                    output = _Item(key, result, end)
+                    try:
+                        out.send_nowait(output)
+                    except WouldBlock:
+                        await out.send(output)
+                    continue
                 advance(index)
             for output in outputs:
                 try:
