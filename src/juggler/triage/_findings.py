@@ -207,7 +207,9 @@ class ScanFold:
         for key, n in scan.key_counts.items():
             counts[key] = counts.get(key, 0) + n
         if scan.novel is not None:
-            self._novel = [*(self._novel or ()), *scan.novel]
+            if self._novel is None:
+                self._novel = []
+            self._novel.extend(scan.novel)
         self._lines.update(scan.lines)
         self._novel_lines.update(scan.novel_lines)
         if len(self._lines) > 2 * self._pruned_at + 4096:

@@ -74,10 +74,6 @@ if TYPE_CHECKING:
 __all__ = ["DeathRecord", "PoolStatistics", "ProcessPool"]
 
 _PREFETCH = 2
-# Room in each worker's result pipe. The default 64 KiB makes a worker with a large result
-# (a chunk's counts are a few hundred KiB) wait, before its next item, for the parent to
-# read it; this much lets it write and go on. Linux only, up to fs.pipe-max-size.
-_RESULT_PIPE_BYTES = 1 << 20
 """Least batches a worker may hold: one running, one waiting in its pipe so it never idles."""
 _MAX_DEPTH = 32
 _QUEUE_AHEAD_S = 0.05
@@ -87,6 +83,10 @@ _READ_CHUNK = 1 << 18
 _WORKER_MODULE = "juggler.engine._procpool._worker"
 _MAX_STARTUP_FAILURES = 5
 """Workers in a row that die before saying ``READY``: the pool is broken, stop respawning."""
+# Room in each worker's result pipe. The default 64 KiB makes a worker with a large result
+# (a chunk's counts are a few hundred KiB) wait, before its next item, for the parent to
+# read it; this much lets it write and go on. Linux only, up to fs.pipe-max-size.
+_RESULT_PIPE_BYTES = 1 << 20
 
 
 _new_ok = Ok.__new__

@@ -49,12 +49,13 @@ _WINDOW: Final = 64 * 1024
 # One key cache per process, shared by the chunks a worker scrapes: chunks of one log repeat
 # each other's lines, and keys are a pure function of the line.
 _PROCESS_CACHE: Final = KeyCache()
-# Per plan, the keys whose first samples this process already sent, with the start of the
-# chunk that carried them: a later chunk's lines of those keys cannot be among their first,
-# so they need not travel (sample lists are most of a result's size and of the parent's
-# work to fold it). Bounded like the key cache; forgetting only sends more samples.
+# Per plan, the keys whose first samples this process already sent: once enough were sent
+# from chunks before this one, this chunk's lines of that key cannot be among its first, so
+# they need not travel (sample lists are most of a result's size and of the parent's work to
+# fold it). Bounded (plans, keys per plan); forgetting only sends more samples.
 _SENT_SAMPLES: Final[dict[str, dict[str, tuple[int, int]]]] = {}
-_SENT_SAMPLES_LIMIT: Final = 200_000
+_SENT_PLANS_LIMIT: Final = 16
+_SENT_KEYS_LIMIT: Final = 100_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,9 +309,12 @@ def scrape_chunk(chunk: Chunk) -> ChunkResult:
 def _new_samples(chunk: Chunk, samples: dict[str, list[int]]) -> dict[str, list[int]]:
     """``samples`` without keys whose first samples this process sent for earlier chunks."""
     sent = _SENT_SAMPLES.get(chunk.plan)
-    if sent is None or len(sent) >= _SENT_SAMPLES_LIMIT:
-        _SENT_SAMPLES.clear()  # one plan at a time is the common case: forget older ones
+    if sent is None:
+        if len(_SENT_SAMPLES) >= _SENT_PLANS_LIMIT:
+            _SENT_SAMPLES.clear()
         sent = _SENT_SAMPLES[chunk.plan] = {}
+    elif len(sent) >= _SENT_KEYS_LIMIT:
+        sent.clear()
     start = chunk.start
     kept: dict[str, list[int]] = {}
     for key, numbers in samples.items():
