@@ -19,19 +19,60 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def failing_count(analysis: dict[str, Any]) -> int:
+    """How many tests failed: the runner's own count when it printed one, else those named."""
+    tests = analysis.get("failing_tests") or []
+    counts = analysis.get("test_counts") or {}
+    counted = counts.get("failed") if isinstance(counts, dict) else None
+    return max(len(tests), counted if isinstance(counted, int) else 0)
+
+
+def verdict_of(document: dict[str, Any]) -> str:
+    """``failed``, ``passed`` or ``unknown`` (documents from before verdicts: from findings)."""
+    analysis = document.get("analysis", {})
+    verdict = analysis.get("verdict")
+    if verdict in ("failed", "passed", "unknown"):
+        return str(verdict)
+    return "failed" if document.get("findings") else "unknown"
+
+
+def _evidence(analysis: dict[str, Any]) -> str:
+    items = analysis.get("verdict_evidence") or []
+    if not items:
+        return ""
+    first = items[0]
+    text, line = first.get("text") or first.get("reason") or "", first.get("line")
+    return f"{text} (line {line})" if line else str(text)
+
+
 def headline(document: dict[str, Any]) -> str:
-    """One line saying what failed, from the analysis and the top finding."""
+    """One line saying how the build ended and what matters most, from verdict and findings."""
     findings = document.get("findings", [])
     analysis = document.get("analysis", {})
-    if not findings:
-        return "No failure found in the logs."
+    verdict = verdict_of(document)
+    top = (
+        f"top finding: {findings[0]['title']} ({findings[0]['path']}:{findings[0]['line_start']})"
+        if findings
+        else ""
+    )
+    if verdict == "passed":
+        parts = [f"Build passed: {_evidence(analysis)}" if _evidence(analysis) else "Build passed"]
+        if findings:
+            parts.append(f"{len(findings)} finding(s) worth a look, {top}")
+        return printable("; ".join(parts))
+    if verdict == "unknown":
+        if not findings:
+            return "No failure found in the logs."
+        return printable(f"Build status unknown (no exit status or test result found); {top}")
     step = analysis.get("failed_step")
-    tests = analysis.get("failing_tests") or []
-    first = findings[0]
     parts = [f"Build failed in step {step!r}" if step else "Build failed"]
-    if tests:
-        parts.append(f"{len(tests)} failing test(s)")
-    parts.append(f"top finding: {first['title']} ({first['path']}:{first['line_start']})")
+    failing = failing_count(analysis)
+    if failing:
+        parts.append(f"{failing} failing test(s)")
+    if top:
+        parts.append(top)
+    elif _evidence(analysis):
+        parts.append(_evidence(analysis))
     return printable(": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else ""))
 
 

@@ -1,5 +1,5 @@
-"""Build analysis: steps and their durations, the failing step, the exit status, the first
-error, failing tests and counts, warnings counted apart from errors.
+"""Build analysis: the verdict and its evidence, steps and their durations, the failing step,
+the exit status, the first error, failing tests and counts, warnings counted apart from errors.
 
 Steps come from the CI's own markers (Travis folds and timers, GitHub Actions groups, GitLab
 sections, Jenkins stages and shell steps), read by :mod:`.detect._markers` into events that a
@@ -15,7 +15,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._verdict import Verdict, decide
 from .detect._markers import Event, chunk_events
+from .detect._status import STATUS_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -75,6 +77,7 @@ class Analysis:
     test_counts: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     warnings: int = 0
+    verdict: Verdict = field(default_factory=Verdict)
 
     def failure_window(self) -> tuple[int, int] | None:
         """Lines most likely to hold the cause: the failing step, ending at the exit status."""
@@ -98,6 +101,8 @@ class Analysis:
                 "text": hit.title,
             }
         return {
+            "verdict": self.verdict.outcome,
+            "verdict_evidence": self.verdict.evidence_json(),
             "failed_step": self.failed_step.name if self.failed_step else None,
             "exit_code": self.exit_code,
             "first_error": first,
@@ -195,9 +200,13 @@ def fold(
     builder = _StepBuilder(clock)
     sections: dict[str, float] = {}
     hint: int | None = None
+    hint_line: int | None = None
+    statuses: list[Event] = []
     for ev in ordered:
         step = builder.open
-        if ev.kind == "start" or (
+        if ev.kind in STATUS_KINDS:
+            statuses.append(ev)
+        elif ev.kind == "start" or (
             ev.kind == "layout_step" and (step is None or step.name != ev.name)
         ):
             builder.start(ev.name, ev.line)
@@ -220,7 +229,7 @@ def fold(
         elif ev.kind == "exit":
             _set_exit(out, builder, ev.code, ev.line, name=ev.name or None)
         elif ev.kind == "exit_hint" and hint is None:
-            hint = ev.code
+            hint, hint_line = ev.code, ev.line
     builder.close(total)
     out.steps = builder.steps
     if out.exit_line is None and hint is not None:
@@ -228,6 +237,15 @@ def fold(
     if out.failed_step is None and out.exit_line is not None:
         out.failed_step = next((s for s in out.steps if s.start <= out.exit_line <= s.end), None)
     _summarise_hits(out, hits, summaries)
+    exit_line = out.exit_line if out.exit_line is not None else hint_line
+    out.verdict = decide(
+        statuses,
+        exit_code=out.exit_code,
+        exit_line=exit_line,
+        exit_from_ci=out.exit_line is not None,
+        failing_tests=len(out.failing_tests),
+        test_counts=out.test_counts,
+    )
     return out
 
 

@@ -59,7 +59,14 @@ class MemoCause:
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemoIncident:
-    """A similar past incident and how it was resolved."""
+    """A similar past incident and how it was resolved.
+
+    Attributes:
+        score: The retrieval's rank-fusion score: it orders results, it is no percentage.
+        similarity: How alike the two failures are, 0..1 (shown as a percentage), or
+            ``None`` when the knowledge base did not say.
+        when: When the incident was recorded (``2026-12-03 07:05 UTC``), or ``""``.
+    """
 
     score: float
     project: str
@@ -67,6 +74,12 @@ class MemoIncident:
     fix: str
     link: str
     when: str
+    similarity: float | None = None
+
+    @property
+    def match(self) -> str:
+        """The similarity as people read it (``"87%"``), or ``""`` when unknown."""
+        return "" if self.similarity is None else f"{round(self.similarity * 100)}%"
 
 
 @final
@@ -97,7 +110,9 @@ class Memo:
 
     Attributes:
         headline: One line, e.g. "Build failed in step `test`: 3 pytest failures ...".
-        failed: Whether the build failed (a failing step, exit code or finding).
+        failed: Whether the build failed (``verdict == "failed"``).
+        verdict: ``failed``, ``passed`` or ``unknown`` (``analysis.verdict``); when not
+            given, ``failed`` or ``passed`` after ``failed``.
         failed_step: The name of the failing CI step, if known.
         exit_code: The build's exit code, if known.
         first_error: One line: the first error and where it is.
@@ -116,6 +131,7 @@ class Memo:
 
     headline: str
     failed: bool
+    verdict: Literal["failed", "passed", "unknown"] | None = None
     failed_step: str | None = None
     exit_code: int | None = None
     first_error: str | None = None
@@ -130,6 +146,10 @@ class Memo:
     summary: str | None = None
     source: Literal["extractive", "llm"] = "extractive"
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", "failed" if self.failed else "passed")
 
     def to_json(self) -> dict[str, Any]:
         """The ``memo`` object of the JSON output (plain JSON types only)."""
@@ -152,6 +172,7 @@ class Memo:
         return {
             "headline": self.headline,
             "failed": self.failed,
+            "verdict": self.verdict,
             "failed_step": self.failed_step,
             "exit_code": self.exit_code,
             "first_error": self.first_error,
@@ -171,6 +192,7 @@ class Memo:
             "similar_incidents": [
                 {
                     "score": i.score,
+                    "similarity": i.similarity,
                     "project": i.project,
                     "cause": i.cause,
                     "fix": i.fix,

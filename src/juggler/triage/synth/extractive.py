@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._model import Memo, MemoCause, MemoFinding, MemoIncident, TimingRow
 
@@ -74,9 +75,9 @@ def _finding(raw: Mapping[str, Any], rank: int, log_url: str | None) -> MemoFind
         title=_one_line(_str(raw.get("title")).strip().strip("_=").strip()),
         excerpt="\n".join(lines),
         score=round(_float(raw.get("score")) or 0.0, 3),
-        # The ranker reports lines unseen in the baseline either as a flag on a finding or
-        # as findings of their own ("novel" family).
-        novel=raw.get("novel") is True or raw.get("family") == "novel",
+        # The triage flags each finding whose telling lines are unseen in the baseline;
+        # documents without the flag fall back to the ranker's own "novel" findings.
+        novel=raw["novel"] if isinstance(raw.get("novel"), bool) else raw.get("family") == "novel",
         href=href,
     )
 
@@ -101,15 +102,46 @@ def _cause(raw: Mapping[str, Any]) -> MemoCause | None:
     )
 
 
+def when_of(created_at: object) -> str:
+    """``2026-12-03 07:05 UTC`` for seconds since the epoch; ``""`` for anything else."""
+    seconds = _float(created_at)
+    if seconds is None or seconds <= 0:
+        return ""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
 def _incident(raw: Mapping[str, Any]) -> MemoIncident:
+    similarity = _float(raw.get("similarity"))
     return MemoIncident(
         score=round(_float(raw.get("score")) or 0.0, 4),
         project=_str(raw.get("project")),
         cause=_str(raw.get("cause")),
         fix=_str(raw.get("fix")),
         link=_str(raw.get("link")),
-        when=_str(raw.get("when")) or _str(raw.get("created_at")),
+        when=_str(raw.get("when")) or when_of(raw.get("created_at")),
+        similarity=None if similarity is None else min(1.0, max(0.0, similarity)),
     )
+
+
+def _verdict(analysis: Mapping[str, Any], *, evident: bool) -> Literal["failed", "passed", "unknown"]:
+    """``analysis.verdict``; documents from before verdicts: failed when anything points to it."""
+    verdict = analysis.get("verdict")
+    if verdict == "failed" or verdict == "passed" or verdict == "unknown":
+        return verdict
+    return "failed" if evident else "unknown"
+
+
+def _evidence(analysis: Mapping[str, Any]) -> str:
+    """The verdict's first piece of evidence, as one short clause."""
+    items = _dicts(analysis.get("verdict_evidence"))
+    if not items:
+        return ""
+    text = _str(items[0].get("text")) or _str(items[0].get("reason"))
+    line = _int(items[0].get("line"))
+    return _one_line(f"{text} at line {line}" if line else text, 120)
 
 
 def _timings(analysis: Mapping[str, Any], timings: Mapping[str, float] | None) -> list[TimingRow]:
@@ -202,7 +234,8 @@ def _test_files(tests: list[str]) -> list[str]:
 
 def _headline(
     *,
-    failed: bool,
+    verdict: str,
+    evidence: str,
     step: str | None,
     exit_code: int | None,
     tests: list[str],
@@ -210,8 +243,16 @@ def _headline(
     findings: list[MemoFinding],
     error: str | None,
 ) -> str:
-    if not failed:
-        return "Build passed: no failures found"
+    if verdict == "passed":
+        return _one_line(f"Build passed: {evidence}" if evidence else "Build passed")
+    if verdict == "unknown":
+        if not findings:
+            return "No failure found in the log"
+        top = findings[0]
+        return _one_line(
+            "Build status unknown (no exit status or test result in the log); "
+            f"top finding: {top.title or top.kind} at {top.location}"
+        )
     # The renderers turn `...` into code; a backtick inside the step name would unbalance it.
     name = step.replace("`", "'") if step else ""
     head = f"Build failed in step `{name}`" if step else "Build failed"
@@ -221,7 +262,7 @@ def _headline(
     if tests:
         families = Counter(f.family for f in findings if f.kind.endswith("test_failure"))
         family = families.most_common(1)[0][0] + " " if families else ""
-        count = failed_count if failed_count else len(tests)
+        count = max(failed_count or 0, len(tests))
         noun = "failure" if count == 1 else "failures"
         part = f"{count} {family}{noun}"
         files = _test_files(tests)
@@ -318,7 +359,10 @@ def build_memo(
     failed_count = _int(counts.get("failed")) if isinstance(counts, dict) else None
     step = _str(analysis.get("failed_step")) or None
     exit_code = _int(analysis.get("exit_code"))
-    failed = bool(step or all_findings or tests or exit_code not in (None, 0))
+    verdict = _verdict(
+        analysis, evident=bool(step or all_findings or tests or exit_code not in (None, 0))
+    )
+    failed = verdict == "failed"
     error_name, first_error = _first_error(analysis, all_findings)
     novel = [f for f in all_findings if f.novel] if baseline_used else []
     notes = []
@@ -333,7 +377,8 @@ def build_memo(
         notes.append(f"{len(all_findings) - len(findings)} lower-ranked findings are not shown.")
     return Memo(
         headline=_headline(
-            failed=failed,
+            verdict=verdict,
+            evidence=_evidence(analysis),
             step=step,
             exit_code=exit_code,
             tests=tests,
@@ -342,6 +387,7 @@ def build_memo(
             error=error_name,
         ),
         failed=failed,
+        verdict=verdict,
         failed_step=step,
         exit_code=exit_code,
         first_error=first_error,
