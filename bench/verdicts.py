@@ -20,14 +20,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import print_table
-
 from juggler.triage._findings import find_failures
 from juggler.triage._present import headline
 
 # The shared data sits beside the checkout (../shared), or beside the folder of worktrees.
 DATA = next(
-    (p / "shared" / "data" / "ci" for p in Path(__file__).resolve().parents[1:4]
-     if (p / "shared" / "data" / "ci").is_dir()),
+    (
+        p / "shared" / "data" / "ci"
+        for p in Path(__file__).resolve().parents[1:4]
+        if (p / "shared" / "data" / "ci").is_dir()
+    ),
     Path("../shared/data/ci"),
 )
 OUTCOMES = ("failed", "passed", "unknown")
@@ -80,7 +82,9 @@ def main() -> int:
         args.json.write_text(
             json.dumps(
                 [
-                    dict(zip(["set", "truth", *OUTCOMES, "headlined_failed", "logs"], r, strict=True))
+                    dict(
+                        zip(["set", "truth", *OUTCOMES, "headlined_failed", "logs"], r, strict=True)
+                    )
                     for r in rows
                 ],
                 indent=1,

@@ -176,7 +176,8 @@ def test_passing_build_and_missing_keys() -> None:
     """An empty or odd document still gives a memo: an undecided one, or one with less detail."""
     empty = build_memo({})
     assert empty.headline == "No failure found in the log"
-    assert empty.verdict == "unknown" and not empty.failed
+    assert empty.verdict == "unknown"
+    assert not empty.failed
     odd = {"findings": [{"line_start": "x"}, 3, {"line_start": 5}], "analysis": [], "causes": 7}
     memo = build_memo(odd)
     assert memo.failed

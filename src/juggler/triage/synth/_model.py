@@ -151,6 +151,11 @@ class Memo:
         if self.verdict is None:
             object.__setattr__(self, "verdict", "failed" if self.failed else "passed")
 
+    @property
+    def outcome(self) -> str:
+        """The verdict, never ``None``."""
+        return self.verdict or ("failed" if self.failed else "passed")
+
     def to_json(self) -> dict[str, Any]:
         """The ``memo`` object of the JSON output (plain JSON types only)."""
 

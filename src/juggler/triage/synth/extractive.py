@@ -126,11 +126,17 @@ def _incident(raw: Mapping[str, Any]) -> MemoIncident:
     )
 
 
-def _verdict(analysis: Mapping[str, Any], *, evident: bool) -> Literal["failed", "passed", "unknown"]:
+def _verdict(
+    analysis: Mapping[str, Any], *, evident: bool
+) -> Literal["failed", "passed", "unknown"]:
     """``analysis.verdict``; documents from before verdicts: failed when anything points to it."""
     verdict = analysis.get("verdict")
-    if verdict == "failed" or verdict == "passed" or verdict == "unknown":
-        return verdict
+    if verdict == "failed":
+        return "failed"
+    if verdict == "passed":
+        return "passed"
+    if verdict == "unknown":
+        return "unknown"
     return "failed" if evident else "unknown"
 
 

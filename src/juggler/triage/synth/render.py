@@ -61,7 +61,7 @@ def _md_link(url: str) -> str:
 
 
 def _md_blocks(memo: Memo, *, excerpt_lines: int) -> list[str]:
-    icon = {"failed": "❌", "passed": "✅"}.get(memo.verdict, "❔")
+    icon = {"failed": "❌", "passed": "✅"}.get(memo.outcome, "❔")
     blocks = [f"## {icon} {md_inline(memo.headline)}"]
     if memo.summary:
         quoted = "\n".join(
@@ -244,10 +244,10 @@ def _html_finding(f: MemoFinding) -> str:
 
 
 def _html_body(memo: Memo, timeline_href: str | None) -> list[str]:
-    tone = {"failed": "bad", "passed": "ok"}.get(memo.verdict, "unknown")
+    tone = {"failed": "bad", "passed": "ok"}.get(memo.outcome, "unknown")
     out = [f'<header class="{tone}">']
     # A text badge, not an emoji: headless/minimal systems often lack an emoji font.
-    label = {"failed": "FAILED", "passed": "OK"}.get(memo.verdict, "UNKNOWN")
+    label = {"failed": "FAILED", "passed": "OK"}.get(memo.outcome, "UNKNOWN")
     badge = f'<span class="badge">{label}</span>'
     out.append(f"<h1>{badge} {html_inline(memo.headline)}</h1>")
     facts = []
