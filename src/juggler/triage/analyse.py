@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._verdict import Verdict, decide
 from .detect._markers import Event, chunk_events
-from .detect._status import STATUS_KINDS
+from .detect._status import LISTING_END, STATUS_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +29,9 @@ _SUMMARY = re.compile(
     r"^\s*\d+ (?:passing|failing)\b|^Tests: \d+, Assertions:|Failed:\s+\d+, Passed:|"
     r"^test result: |^Total tests: \d+|^(?:FAILED|OK) \((?:failures|errors)?"
 )
+# A shell command as the log shows it ("echo ERROR: ...", "+ echo ...", "$ echo ..."): the text
+# of the script, not what it printed (echo's output never contains the word "echo").
+_COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
 )
@@ -77,6 +80,7 @@ class Analysis:
     test_counts: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     warnings: int = 0
+    listings: list[tuple[int, int]] = field(default_factory=list)
     verdict: Verdict = field(default_factory=Verdict)
 
     def failure_window(self) -> tuple[int, int] | None:
@@ -202,14 +206,20 @@ def fold(
     hint: int | None = None
     hint_line: int | None = None
     statuses: list[Event] = []
+    listing_from: int | None = None
     for ev in ordered:
         step = builder.open
-        if ev.kind in STATUS_KINDS:
+        if ev.kind == LISTING_END:
+            if listing_from is not None:
+                out.listings.append((listing_from, ev.line))
+            listing_from = None
+        elif ev.kind in STATUS_KINDS:
             statuses.append(ev)
         elif ev.kind == "start" or (
             ev.kind == "layout_step" and (step is None or step.name != ev.name)
         ):
             builder.start(ev.name, ev.line)
+            listing_from = ev.line if ev.kind == "start" else None
         elif ev.kind == "timer" and step is not None:
             step.seconds = ev.value
         elif ev.kind == "section_start":
@@ -284,6 +294,14 @@ def _distinct_tests(names: list[str]) -> list[str]:
     ]
 
 
+def _is_script_text(out: Analysis, hit: Hit) -> bool:
+    """Whether ``hit`` is a command as the log lists it, not something a command printed."""
+    head = hit.head or hit.start
+    if any(a <= head <= b for a, b in out.listings):
+        return True
+    return bool(_COMMAND_ECHO.match(hit.title))
+
+
 def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]) -> None:
     seen: set[str] = set()
     window = out.failure_window()
@@ -297,11 +315,18 @@ def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]
         if hit.test and hit.kind == "test_failure" and hit.test not in seen:
             seen.add(hit.test)
             out.failing_tests.append(hit.test)
-        if out.first_error is None and hit.severity >= 0.5:
+        if out.first_error is None and hit.severity >= 0.5 and not _is_script_text(out, hit):
             if window is None or window[0] <= hit.start <= window[1]:
                 out.first_error = hit
     if out.first_error is None:
-        out.first_error = next((h for h in hits if h.kind not in ("warning", "ci_marker")), None)
+        out.first_error = next(
+            (
+                h
+                for h in hits
+                if h.kind not in ("warning", "ci_marker") and not _is_script_text(out, h)
+            ),
+            None,
+        )
     out.failing_tests = _distinct_tests(out.failing_tests)
     for text in summaries:
         _count_tests(text, out.test_counts)

@@ -22,7 +22,12 @@ TOOL_FAILED: Final = "tool_failed"
 # a job that ran to its end without any error annotation.
 CI_END: Final = "ci_end"
 CI_ERROR: Final = "ci_error"
-STATUS_KINDS: Final = frozenset({CI_PASSED, CI_FAILED, TOOL_PASSED, TOOL_FAILED, CI_END, CI_ERROR})
+# GitHub Actions shows each step's script between "##[group]Run ..." and "##[endgroup]":
+# source text, not output, so an "echo ERROR ..." there is no error (see analyse.py).
+LISTING_END: Final = "listing_end"
+STATUS_KINDS: Final = frozenset(
+    {CI_PASSED, CI_FAILED, TOOL_PASSED, TOOL_FAILED, CI_END, CI_ERROR, LISTING_END}
+)
 
 _JENKINS: Final = re.compile(r"^Finished: (SUCCESS|FAILURE|UNSTABLE|ABORTED|NOT_BUILT)\s*$")
 _TRAVIS: Final = re.compile(r"^Done\. Your build exited with (\d+)\.?\s*$")
@@ -35,6 +40,7 @@ _TOOL: Final = re.compile(
 )
 _GH_END: Final = "Cleaning up orphan processes"
 _GH_ERROR: Final = "##[error]"
+_GH_ENDGROUP: Final = "##[endgroup]"
 _TEXT_KEPT: Final = 200
 
 
@@ -57,8 +63,11 @@ def status_of(text: str) -> tuple[str, int] | None:
         return CI_FAILED, 1
     elif first == "C" and text.rstrip() == _GH_END:
         return CI_END, 0
-    elif first == "#" and text.startswith(_GH_ERROR):
-        return CI_ERROR, 1
+    elif first == "#":
+        if text.startswith(_GH_ERROR):
+            return CI_ERROR, 1
+        if text.startswith(_GH_ENDGROUP):
+            return LISTING_END, 0
     if "BUILD " in text:
         tool = _TOOL.match(text)
         if tool:
