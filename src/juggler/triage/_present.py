@@ -24,7 +24,7 @@ def failing_count(analysis: dict[str, Any]) -> int:
     tests = analysis.get("failing_tests") or []
     counts = analysis.get("test_counts") or {}
     counted = counts.get("failed") if isinstance(counts, dict) else None
-    return max(len(tests), counted if isinstance(counted, int) else 0)
+    return counted if isinstance(counted, int) and counted > 0 else len(tests)
 
 
 def verdict_of(document: dict[str, Any]) -> str:

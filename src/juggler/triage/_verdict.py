@@ -86,7 +86,7 @@ def decide(
         return Verdict(FAILED, (Evidence(why, exit_line),))
     failed_count = test_counts.get("failed", 0)
     if failing_tests or failed_count:
-        count = max(failing_tests, failed_count)
+        count = failed_count or failing_tests  # the runner's own count, when it printed one
         return Verdict(FAILED, (Evidence(f"{count} failing test(s)"),))
     ends = [e for e in statuses if e.kind == CI_END]
     if ends and not any(e.kind == CI_ERROR for e in statuses) and not exit_code:

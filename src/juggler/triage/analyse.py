@@ -32,6 +32,11 @@ _SUMMARY = re.compile(
 # A shell command as the log shows it ("echo ERROR: ...", "+ echo ...", "$ echo ..."): the text
 # of the script, not what it printed (echo's output never contains the word "echo").
 _COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
+# A failing "test" that is a whole file ("FAIL src/a.test.ts" in jest, "FAIL: tests/x.py"):
+# it contains the failing tests that the runner names next, and is not one of them.
+_TEST_FILE = re.compile(
+    r"[/\\]|\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|scala|cs|php|rs|swift|exs?|dart)(?::\d+)?$"
+)
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
 )
@@ -302,16 +307,38 @@ def _is_script_text(out: Analysis, hit: Hit) -> bool:
     return bool(_COMMAND_ECHO.match(hit.title))
 
 
+def _containers(hits: Sequence[Hit]) -> set[int]:
+    """Indices of test-file hits whose failing tests the same runner names after them.
+
+    Counting per framework: jest prints ``FAIL file`` and then one ``●`` block per failing
+    test; the file is the tests' container, so the tests count, not the file. A file with no
+    test named after it (a suite that failed to load) still counts as one failure.
+    """
+    containers: set[int] = set()
+    open_file: dict[str, int] = {}
+    for index, hit in enumerate(hits):
+        if hit.kind != "test_failure" or not hit.test:
+            continue
+        if "::" not in hit.test and _TEST_FILE.search(hit.test):
+            open_file[hit.family] = index
+        elif hit.family in open_file:
+            containers.add(open_file[hit.family])
+    return containers
+
+
 def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]) -> None:
     seen: set[str] = set()
     window = out.failure_window()
-    for hit in hits:
+    containers = _containers(hits)
+    for index, hit in enumerate(hits):
         if hit.kind == "warning":
             out.warnings += hit.copies
             continue
         if hit.kind == "ci_marker":
             continue
         out.errors += hit.copies
+        if index in containers:
+            continue  # its tests are counted, and the first of them is the better first error
         if hit.test and hit.kind == "test_failure" and hit.test not in seen:
             seen.add(hit.test)
             out.failing_tests.append(hit.test)

@@ -24,6 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._novelty import mark_novelty
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
@@ -151,6 +152,8 @@ def merge_log(folded: Scanned) -> tuple[str, dict[str, Any]]:
     """Rank one log's folded scan into its findings, analysis and causes (a ``cpu`` stage)."""
     name = folded.source
     document = merge_scans([folded.scan], path=name)
+    scan = folded.scan
+    mark_novelty(document["findings"], scan.novel_lines if scan.novel is not None else None)
     document["causes"] = _merge_causes(name, list(folded.causes))
     return name, document
 

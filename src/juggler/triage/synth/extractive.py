@@ -268,7 +268,7 @@ def _headline(
     if tests:
         families = Counter(f.family for f in findings if f.kind.endswith("test_failure"))
         family = families.most_common(1)[0][0] + " " if families else ""
-        count = max(failed_count or 0, len(tests))
+        count = failed_count if failed_count else len(tests)
         noun = "failure" if count == 1 else "failures"
         part = f"{count} {family}{noun}"
         files = _test_files(tests)
