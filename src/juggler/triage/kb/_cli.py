@@ -16,7 +16,7 @@ import click
 
 from ._errors import KnowledgeBaseError
 from ._io import dump_document, load_document, parse_document
-from ._model import Cause, Incident, Indication, Resolution
+from ._model import Cause, Incident, Indication, Resolution, Signature
 from ._signature import signature_of, signature_of_lines
 from ._store import open_store
 
@@ -229,7 +229,7 @@ def search(
     if triage_file:
         signature = signature_of(_triage(triage_file))
     elif log_file:
-        signature = signature_of_lines(_read_input(log_file).split("\n"))
+        signature = _log_signature(_read_input(log_file).split("\n"), log_file)
     elif query:
         signature = signature_of_lines(query.split("\n"))
     else:
@@ -246,10 +246,25 @@ def search(
         click.echo("no similar incidents")
     for r in results:
         mark = "*" if r["same_project"] else " "
+        # The similarity, not the rank-fusion score: an identical incident reads 100%.
+        match = f"{round(r['similarity'] * 100)}%"
+        when = _when(r["created_at"]) if r["created_at"] else "-"
         click.echo(
-            f"{mark}#{r['id']:<6} {r['score']:.4f}  {r['project'] or '-':<28} "
-            f"{r['cause'] or '-'}  {r['fix']}  {r['link']}".rstrip()
+            f"{mark}#{r['id']:<6} {match:>4}  {when:<16}  "
+            f"{r['project'] or '-':<28} {r['cause'] or '-'}  {r['fix']}  {r['link']}".rstrip()
         )
+
+
+def _log_signature(lines: list[str], name: str) -> Signature:
+    """The signature ``triage --learn`` would store for this log, so the same log matches 100%.
+
+    Lines with no finding in them (a hand-picked excerpt a detector does not recognise) are
+    used as they are.
+    """
+    from .._findings import find_failures  # the triage's own scan, in process: no pool
+
+    document = find_failures(lines, path=name)
+    return signature_of(document) if document["findings"] else signature_of_lines(lines)
 
 
 def _triage(path: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from ._schema import (
     prepare_file,
     validate,
 )
-from ._search import MAX_TERMS, POSTINGS_BUDGET, fuse, lexical_terms
+from ._search import MAX_TERMS, POSTINGS_BUDGET, fuse, lexical_terms, similarity
 from ._signature import signature_of_lines
 
 if TYPE_CHECKING:
@@ -502,6 +502,7 @@ class SqliteStore:
                 lexical_rank=lex_rank.get(i),
                 dense_rank=dense_rank.get(i),
                 cosine=cosine.get(i, 0.0),
+                similarity=similarity(text, found[i].signature.text(), cosine.get(i)),
             )
             for i, score, same_flag in ordered
             if i in found  # deleted meanwhile by another process
