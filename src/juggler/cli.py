@@ -84,6 +84,13 @@ def demo(
 )
 @click.option("--llm-url", help="OpenAI-compatible API base URL for an LLM-written summary.")
 @click.option("--llm-model", help="Model name for --llm-url.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Findings shown on the terminal (the JSON and the memo keep their own).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def triage(
@@ -102,6 +109,7 @@ def triage(
     out_dir: str | None,
     llm_url: str | None,
     llm_model: str | None,
+    top: int,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -123,6 +131,7 @@ def triage(
         options={"out_dir": out_dir, "llm_url": llm_url, "llm_model": llm_model},
         quiet=quiet,
         debug=debug,
+        top=top,
     )
     sys.exit(code)
 

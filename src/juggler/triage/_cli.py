@@ -10,7 +10,8 @@ import uuid
 import juggler
 
 from ._config import TriageConfig, load_config
-from ._present import printable, summary
+from ._present import printable
+from ._terminal import DEFAULT_TOP, terminal_summary, wants_color
 from .kb import Resolution
 from .pipeline import triage
 
@@ -31,6 +32,7 @@ def run_triage(
     options: dict[str, object],
     quiet: bool,
     debug: bool,
+    top: int = DEFAULT_TOP,
 ) -> int:
     """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
@@ -55,7 +57,7 @@ def run_triage(
     if as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
-        _print_summary(summary(document))
+        _print_summary(terminal_summary(document, top=top, color=wants_color(sys.stdout)))
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
     for delivery in result.deliveries:

@@ -56,6 +56,12 @@ class MemoCause:
     evidence: tuple[tuple[int, int], ...] = ()
 
 
+#: Below this similarity a past incident shares little more than common words with the
+#: failure (unrelated failures of the bundled examples score 2-11%, the same failure 100%):
+#: it is listed in the memo's table, but never offered as the thing to do next.
+WEAK_MATCH = 0.2
+
+
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemoIncident:
@@ -75,6 +81,11 @@ class MemoIncident:
     link: str
     when: str
     similarity: float | None = None
+
+    @property
+    def relevant(self) -> bool:
+        """Alike enough to act on (or of unknown similarity, from an older document)."""
+        return self.similarity is None or self.similarity >= WEAK_MATCH
 
     @property
     def match(self) -> str:

@@ -173,8 +173,10 @@ _PYTEST_ASSERT = re.compile(r"^E\s+assert\b", re.MULTILINE)
 
 def _error_name(text: str) -> str:
     match = _ERROR_NAME.search(text)
-    if match is not None:
-        return match.group(1) or match.group(2)
+    if match is not None and match.group(1):
+        return match.group(1)
+    if match is not None and match.group(2).lower() != "error":
+        return match.group(2)  # "error[E0308]", "error TS2322": a code names the error
     if _PYTEST_ASSERT.search(text):
         return "AssertionError"
     located = _LOCATED.match(text.strip())
@@ -314,7 +316,7 @@ def _next_steps(
     if findings:
         top = findings[0]
         steps.append(f"Read the top finding at {top.location} ({top.title or top.kind}).")
-    if incidents and incidents[0].fix:
+    if incidents and incidents[0].fix and incidents[0].relevant:
         inc = incidents[0]
         where = f" ({inc.link})" if inc.link else ""
         steps.append(f"Compare with the similar past incident{where}: {_one_line(inc.fix, 200)}")
