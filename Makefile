@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 DEMO := demo-out
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
+	@rm -f $(DEMO)/kb.sqlite3 $(DEMO)/kb.sqlite3-wal $(DEMO)/kb.sqlite3-shm
 	$(BIN)/juggler kb --kb $(DEMO)/kb.sqlite3 import --replace examples/kb.json
+	@# An earlier run of the same failure, triaged and remembered with its fix (--learn):
+	$(BIN)/juggler triage examples/pytest-gha.log --kb $(DEMO)/kb.sqlite3 --project demo/shop \
+		--learn --cause "price sent as a JSON string; strict float field rejects it" \
+		--fix "declare ItemUpdate.price as Decimal" --quiet > /dev/null
 	$(BIN)/juggler triage examples/pytest-gha.log --baseline examples/pytest-gha.baseline.log \
 		--kb $(DEMO)/kb.sqlite3 --project demo/shop --out-dir $(DEMO) --trace $(DEMO)/timeline.html
 	$(BIN)/juggler triage examples/maven-compile.log examples/npm-jest.log \
