@@ -17,10 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from juggler.triage.pipeline import triage
 from juggler.triage._terminal import blocks, make_console
 from juggler.triage.kb import Resolution, open_store
 from juggler.triage.kb._io import load_document, parse_document
+from juggler.triage.pipeline import triage
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 118
