@@ -1,4 +1,6 @@
-"""The human-readable triage summary for a terminal: headline, then the top findings.
+"""The triage headline (one line from the verdict, analysis and top finding) and escaping.
+
+The whole terminal summary is :mod:`._terminal`'s; this module's pieces are shared with it.
 
 Log text is untrusted: control characters are shown escaped, so a log cannot move the
 cursor, retitle the terminal or write the clipboard (OSC 52) through juggler's output.
@@ -10,8 +12,6 @@ import re
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_SHOWN = 5
-_EXCERPT_LINES = 8
 
 
 def printable(text: str) -> str:
@@ -74,23 +74,3 @@ def headline(document: dict[str, Any]) -> str:
     elif _evidence(analysis):
         parts.append(_evidence(analysis))
     return printable(": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else ""))
-
-
-def summary(document: dict[str, Any]) -> str:
-    """The whole terminal summary as plain text."""
-    out = [headline(document), ""]
-    for finding in document.get("findings", [])[:_SHOWN]:
-        where = f"{finding['path']}:{finding['line_start']}-{finding['line_end']}"
-        out.append(
-            printable(f"#{finding['rank']} [{finding['kind']}] {finding['title']}  ({where})")
-        )
-        lines = finding["excerpt"].split("\n")
-        for offset, line in enumerate(lines[:_EXCERPT_LINES]):
-            out.append(f"    {finding['line_start'] + offset:>6} | {printable(line)}")
-        if len(lines) > _EXCERPT_LINES:
-            out.append(f"           ... {len(lines) - _EXCERPT_LINES} more line(s)")
-        out.append("")
-    out.extend(
-        printable(f"skipped {refused['reason']}") for refused in document.get("rejected_inputs", [])
-    )
-    return "\n".join(out).rstrip() + "\n"
