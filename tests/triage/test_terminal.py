@@ -252,3 +252,17 @@ def test_cli_inside_github_actions_pauses_workflow_commands(tmp_path: Path) -> N
     inside = [n for n, t in enumerate(lines) if "::add-mask::x" in t]
     assert inside
     assert all(0 < n < len(lines) - 1 for n in inside)
+
+
+def test_a_passing_build_is_never_shown_as_failed() -> None:
+    document = _document()
+    document["analysis"]["verdict"] = "passed"
+    document["analysis"]["verdict_evidence"] = [
+        {"reason": "the CI's closing status", "line": 99, "text": "Finished: SUCCESS"}
+    ]
+    document["analysis"]["failing_tests"] = []
+    document["analysis"]["test_counts"] = {"passed": 42}
+    text = terminal_summary(document, now=NOW)
+    assert text.startswith("✓ Build passed: Finished: SUCCESS at line 99")
+    assert "Build failed" not in text
+    assert "Next:" not in text  # nothing to fix
