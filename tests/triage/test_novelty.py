@@ -74,3 +74,18 @@ def test_the_failing_test_is_new_and_banners_get_no_badge() -> None:
 def test_without_a_baseline_no_finding_is_flagged() -> None:
     document = _document(FAILING, None)
     assert all("novel" not in f for f in document["findings"])
+
+
+def test_a_document_without_flags_gets_no_badge_on_a_banner() -> None:
+    """Older documents: a ranker's "novel" finding is news only if a line of it tells."""
+    banner = {
+        "line_start": 3,
+        "line_end": 3,
+        "family": "novel",
+        "kind": "error",
+        "title": "FAILURES",
+        "excerpt": "=================================== FAILURES ===",
+    }
+    message = {**banner, "line_start": 8, "line_end": 8, "excerpt": "E       assert 12 == 7"}
+    memo = build_memo({"findings": [banner, message], "analysis": {}}, baseline_used=True)
+    assert [f.line_start for f in memo.novel] == [8]

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._novelty import is_telling
 from ._model import Memo, MemoCause, MemoFinding, MemoIncident, TimingRow
 
 if TYPE_CHECKING:
@@ -77,9 +78,14 @@ def _finding(raw: Mapping[str, Any], rank: int, log_url: str | None) -> MemoFind
         score=round(_float(raw.get("score")) or 0.0, 3),
         # The triage flags each finding whose telling lines are unseen in the baseline;
         # documents without the flag fall back to the ranker's own "novel" findings.
-        novel=raw["novel"] if isinstance(raw.get("novel"), bool) else raw.get("family") == "novel",
+        novel=raw["novel"] if isinstance(raw.get("novel"), bool) else _novel_run(raw, lines),
         href=href,
     )
+
+
+def _novel_run(raw: Mapping[str, Any], lines: list[str]) -> bool:
+    """A ranker's own "novel" finding is news only when a line of it can tell what broke."""
+    return raw.get("family") == "novel" and any(is_telling(t) for t in lines)
 
 
 def _cause(raw: Mapping[str, Any]) -> MemoCause | None:
