@@ -266,3 +266,11 @@ def test_a_passing_build_is_never_shown_as_failed() -> None:
     assert text.startswith("✓ Build passed: Finished: SUCCESS at line 99")
     assert "Build failed" not in text
     assert "Next:" not in text  # nothing to fix
+
+
+def test_a_huge_log_line_is_cut_not_printed_whole() -> None:
+    document = _document()
+    document["findings"][0]["excerpt"] = "SyntaxError: " + "x" * 10_000
+    text = terminal_summary(document, now=NOW)
+    assert max(len(line) for line in text.splitlines()) < 400
+    assert "SyntaxError: xxx" in text

@@ -38,6 +38,7 @@ _INCIDENTS_SHOWN: Final = 3
 _CAUSES_SHOWN: Final = 3
 _NEXT_SHOWN: Final = 2
 _TEXT_CHARS: Final = 240
+_LINE_CHARS: Final = 300
 # Lines that name what went wrong, in the formats of the common runners and compilers.
 _ERRORISH: Final = re.compile(
     r"^E\s|^>\s|\b(?:error|Error|ERROR|FAIL|fail(?:ed|ure)|[A-Z]\w*(?:Error|Exception)|"
@@ -164,7 +165,9 @@ def _finding(finding: MemoFinding) -> list[Text]:
         if any(t.strip() for t in skipped):  # a gap of blank lines needs no mark
             out.append(Text("           ┆", style="dim"))
         row = Text(f"    {finding.line_start + index:>6} │ ", style="dim")
-        row.append(printable(lines[index].rstrip()))
+        text = lines[index].rstrip()
+        # A minified bundle or a base64 blob is one huge line: its head says enough.
+        row.append(printable(text if len(text) <= _LINE_CHARS else text[: _LINE_CHARS - 1] + "…"))
         out.append(row)
         previous = index
     hidden = sum(1 for i, t in enumerate(lines) if i not in shown and t.strip())
