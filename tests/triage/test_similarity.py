@@ -120,3 +120,16 @@ def test_lexical_overlap_stands_in_without_a_cosine() -> None:
     assert similarity("disk full", "network unreachable", None) == 0.0
     assert similarity("x", "y", 1.0000001) == 1.0
     assert similarity("x", "y", -0.2) == 0.0
+
+
+def test_only_a_close_match_is_offered_as_the_next_step() -> None:
+    """A 30% match shares words, not a cause: listed in the table, never the thing to do."""
+    document = find_failures(TIMEOUT_LOG, path="ci.log")
+    incident = {"project": "acme/billing", "cause": "slow API", "fix": "raise the timeout"}
+    document["similar_incidents"] = [{**incident, "similarity": 0.3, "created_at": LEARNED_AT}]
+    weak = build_memo(document)
+    assert weak.incidents[0].match == "30%"
+    assert not any("similar past incident" in s for s in weak.next_steps)
+    document["similar_incidents"] = [{**incident, "similarity": 0.9, "created_at": LEARNED_AT}]
+    close = build_memo(document)
+    assert any(s.endswith("raise the timeout") for s in close.next_steps)
