@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from juggler.triage._present import headline, printable
+from juggler.triage._present import headline, printable, summary
 from juggler.triage._terminal import terminal_summary
 
 
@@ -37,6 +37,7 @@ def test_headline_names_step_tests_and_top_finding() -> None:
 def test_summary_numbers_excerpt_lines_from_the_finding_start() -> None:
     """Each excerpt line is shown with its own line number in the log."""
     text = terminal_summary(_doc())
+    assert summary(_doc()) == text  # the name callers used before the rich summary
     assert "        40 │ error[E0308]: mismatched types" in text
     assert "        41 │   --> src/main.rs:4:5" in text
 

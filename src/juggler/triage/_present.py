@@ -74,3 +74,10 @@ def headline(document: dict[str, Any]) -> str:
     elif _evidence(analysis):
         parts.append(_evidence(analysis))
     return printable(": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else ""))
+
+
+def summary(document: dict[str, Any]) -> str:
+    """The terminal summary as plain text (:func:`._terminal.terminal_summary`)."""
+    from ._terminal import terminal_summary  # it builds on this module
+
+    return terminal_summary(document)
