@@ -122,6 +122,7 @@ def triage(
         list(logs),
         baseline=list(baseline),
         as_json=as_json,
+        top=top,
         trace=trace,
         workers=workers,
         kb=None if no_kb else kb_path,
@@ -131,7 +132,6 @@ def triage(
         options={"out_dir": out_dir, "llm_url": llm_url, "llm_model": llm_model},
         quiet=quiet,
         debug=debug,
-        top=top,
     )
     sys.exit(code)
 

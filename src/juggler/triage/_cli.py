@@ -10,8 +10,7 @@ import uuid
 import juggler
 
 from ._config import TriageConfig, load_config
-from ._present import printable
-from ._terminal import DEFAULT_TOP, terminal_summary, wants_color
+from ._present import DEFAULT_TOP, printable, summary
 from .kb import Resolution
 from .pipeline import triage
 
@@ -23,6 +22,7 @@ def run_triage(
     *,
     baseline: list[str],
     as_json: bool,
+    top: int = DEFAULT_TOP,
     trace: str | None,
     workers: int | None,
     kb: str | None,
@@ -32,7 +32,6 @@ def run_triage(
     options: dict[str, object],
     quiet: bool,
     debug: bool,
-    top: int = DEFAULT_TOP,
 ) -> int:
     """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
@@ -57,7 +56,7 @@ def run_triage(
     if as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
-        _print_summary(terminal_summary(document, top=top, color=wants_color(sys.stdout)))
+        _print_summary(summary(document, top=top))
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
     for delivery in result.deliveries:

@@ -9,8 +9,12 @@ cursor, retitle the terminal or write the clipboard (OSC 52) through juggler's o
 from __future__ import annotations
 
 import re
-from typing import Any
+import sys
+from typing import Any, Final
 
+#: Findings the terminal shows by default (``--top``): enough to see the cause, few enough to
+#: read at once.
+DEFAULT_TOP: Final = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -76,8 +80,15 @@ def headline(document: dict[str, Any]) -> str:
     return printable(": ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else ""))
 
 
-def summary(document: dict[str, Any]) -> str:
-    """The terminal summary as plain text (:func:`._terminal.terminal_summary`)."""
-    from ._terminal import terminal_summary  # it builds on this module
+def summary(document: dict[str, Any], *, top: int = DEFAULT_TOP, color: bool | None = None) -> str:
+    """The terminal summary (:func:`._terminal.terminal_summary`).
 
-    return terminal_summary(document)
+    Args:
+        document: The triage document.
+        top: How many findings to show.
+        color: ANSI colours; by default only when stdout is a terminal and ``NO_COLOR`` unset.
+    """
+    from ._terminal import terminal_summary, wants_color  # they build on this module
+
+    shown = wants_color(sys.stdout) if color is None else color
+    return terminal_summary(document, top=top, color=shown)

@@ -24,14 +24,12 @@ from rich.console import Console
 from rich.text import Text
 
 from ._novelty import is_telling
-from ._present import failing_count, printable, verdict_of
+from ._present import DEFAULT_TOP, failing_count, printable, verdict_of
 from .synth import build_memo
 
 if TYPE_CHECKING:
     from .synth import Memo, MemoFinding
 
-#: Findings shown by default (``--top``): enough to see the cause, few enough to read at once.
-DEFAULT_TOP: Final = 3
 _EXCERPT_LINES: Final = 6
 _TESTS_SHOWN: Final = 5
 _INCIDENTS_SHOWN: Final = 3
