@@ -42,10 +42,13 @@ def check_main_reimportable() -> None:
     main = sys.modules.get("__main__")
     if main is None:
         return
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(spec_name, str) and spec_name.rpartition(".")[2] == "__main__":
+        return  # ``python -m package``: multiprocessing never imports a __main__ module again
     path = getattr(main, "__file__", None)
     if not isinstance(path, str):
         return
-    if not os.path.isfile(path):
+    if spec_name is None and not os.path.isfile(path):
         raise ConfigError(
             f"cpu stages start worker processes that import the main script again, and "
             f"{path!r} cannot be read back (is it `python -`?): save the code to a file and "
