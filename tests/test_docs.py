@@ -5,10 +5,10 @@ language tag of its fence; a block without a tag, or with a tag no rule below kn
 (tag it, or add a rule here):
 
 ``python``
-    A complete program: written to ``example.py`` in a fresh temporary folder and run as
-    ``python example.py`` there (this checkout's ``src`` first on ``PYTHONPATH``, no network
-    needed); it must exit 0. A block whose first line starts with ``>>>`` is a doctest
-    session instead, and its outputs must match.
+    A complete program: written to ``example.py`` in a fresh temporary folder that links the
+    repository's ``examples/``, and run as ``python example.py`` there (this checkout's
+    ``src`` first on ``PYTHONPATH``, no network needed); it must exit 0. A block whose
+    first line starts with ``>>>`` is a doctest session instead, and its outputs must match.
 
 ``sh``, ``bash``, ``shell``, ``console``
     Split into commands (``#`` comments dropped, ``\\`` continuations joined, ``$ `` prompts
@@ -152,6 +152,7 @@ def _run_python(block: Block, tmp_path: Path) -> None:
         result = runner.run(test)
         assert result.failed == 0, f"{block.id}: doctest failed"
         return
+    (tmp_path / "examples").symlink_to(REPO / "examples", target_is_directory=True)
     (tmp_path / "example.py").write_text(block.code, encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "example.py"],
