@@ -33,8 +33,8 @@ language tag of its fence; a block without a tag, or with a tag no rule below kn
     ``[tool.juggler]``) must load with the config loader, so an unknown key fails.
 
 ``yaml``, ``yml``
-    Parsed with ``yaml.safe_load``. A GitHub workflow step that ``uses:`` this repository's
-    action may only pass ``with:`` inputs that ``action.yml`` declares.
+    Parsed with ``yaml.safe_load``. A GitHub workflow (or jobs to paste into one) whose step
+    ``uses:`` this repository's action may only pass ``with:`` inputs ``action.yml`` declares.
 
 ``json``
     Parsed with :mod:`json`.
@@ -313,11 +313,15 @@ def _check_toml(block: Block, tmp_path: Path) -> None:
 
 def _check_yaml(block: Block) -> None:
     data = yaml.safe_load(block.code)
-    if not isinstance(data, dict) or "jobs" not in data:
+    if not isinstance(data, dict):
         return
+    # A whole workflow, or just the jobs to paste under its ``jobs:``.
+    jobs = data.get("jobs", data)
     action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
     declared = set(action.get("inputs", {}))
-    for job in data["jobs"].values():
+    for job in jobs.values() if isinstance(jobs, dict) else ():
+        if not isinstance(job, dict):
+            continue
         for step in job.get("steps", []):
             uses = str(step.get("uses", ""))
             if re.search(r"(^|/)juggler(@|$)", uses):

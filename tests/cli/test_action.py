@@ -235,3 +235,24 @@ def test_action_yml_runs_the_tested_script_with_declared_inputs() -> None:
 
 def _inputs_in(text: str) -> list[str]:
     return re.findall(r"inputs\.([\w-]+)", text)
+
+
+def test_readme_shows_the_five_line_workflow_job() -> None:
+    from markdown_it import MarkdownIt
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [
+        t.content
+        for t in MarkdownIt().parse(readme)
+        if t.type == "fence" and t.info.strip() in {"yaml", "yml"}
+    ]
+    found = []
+    for block in blocks:
+        for job in yaml.safe_load(block).values():
+            steps = job.get("steps", [])
+            if job.get("if") == "failure()" and any(
+                re.search(r"/juggler@", str(s.get("uses", ""))) for s in steps
+            ):
+                found.append(block)
+    [block] = found
+    assert len(block.strip().splitlines()) == 5
