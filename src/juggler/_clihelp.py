@@ -71,7 +71,8 @@ Notifications (in juggler.toml, [tool.juggler] or JUGGLER_* variables):
                       names (default JUGGLER_WEBHOOK_SECRET) holds a secret
   webhook_attempts, webhook_timeout_s, webhook_backoff_s   retries and their pace
   github              auto (inside GitHub Actions), on or off: job summary + annotations
-Notifications are sent with --out-dir, or GitHub's summary alone inside Actions.
+Memo files, Slack and webhooks go out when an output folder is set (--out-dir or out_dir);
+the GitHub summary and annotations are written inside Actions with or without one.
 
 \b
 Environment variables:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from . import JugglerError, __version__, check_trace_path
+from . import JugglerError, __version__
 from ._clihelp import ROOT_EPILOG, triage_epilog
 from ._demo import run_demo
 from .triage._config import ENV_VARIABLES
@@ -47,8 +47,7 @@ def demo(
 ) -> None:
     """Run an aio → cpu → io pipeline on generated items and print its report."""
     if trace is not None:
-        check_trace_path(trace)
-        _check_trace_folder(trace)
+        _check_trace(trace)
     code = run_demo(
         items=items, cpu_ms=cpu_ms, io_ms=io_ms, as_json=as_json, trace=trace, quiet=quiet
     )
@@ -143,7 +142,8 @@ def triage(
     sys.exit(code)
 
 
-def _check_trace_folder(trace: str) -> None:
+def _check_trace(trace: str) -> None:
+    """Suffix known, folder present, file writable: before the run, in one line."""
     from .triage._preflight import check_trace
 
     check_trace(trace)

@@ -224,6 +224,9 @@ _PARSERS: dict[str, Callable[[object], object]] = {
 ENV_VARIABLES: dict[str, str] = {
     ENV_PREFIX + "KB": "knowledge base file (as --kb)",
     ENV_PREFIX + "CONFIG": "config file (as --config)",
+    # The default names of the variables holding secrets (llm_api_key_env, webhook_secret_env).
+    ENV_PREFIX + "LLM_API_KEY": "the LLM API key",
+    ENV_PREFIX + "WEBHOOK_SECRET": "the webhooks' HMAC secret",
     **{ENV_PREFIX + name.upper(): f"the {name} option" for name in _PARSERS},
 }
 """Every ``JUGGLER_*`` variable juggler reads, for ``--help``; secrets' names come from options."""
