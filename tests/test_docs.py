@@ -11,16 +11,19 @@ language tag of its fence; a block without a tag, or with a tag no rule below kn
     first line starts with ``>>>`` is a doctest session instead, and its outputs must match.
 
 ``sh``, ``bash``, ``shell``, ``console``
-    Split into commands (``#`` comments dropped, ``\\`` continuations joined, ``$ `` prompts
-    removed). Commands run in the order written, in one temporary folder per block that
-    holds a link to the repository's ``examples/``, with fresh XDG folders (so the default
-    knowledge base is a throwaway one) and no ``JUGGLER_*``/``GITHUB_*`` variables:
+    Split into commands (``#`` comments dropped, ``\\`` continuations joined; in a
+    ``console`` block only the lines after a ``$ `` prompt, the rest being their output).
+    Commands run in the order written, in one temporary folder per block that holds a link
+    to the repository's ``examples/``, with fresh XDG folders (so the default knowledge base
+    is a throwaway one) and no ``JUGGLER_*``/``GITHUB_*`` variables:
 
     * ``juggler ...`` (also after ``VAR=value`` prefixes, inside ``eval "$(...)"``, and
       before a ``>`` redirection or a pipe): the subcommand path and every option must exist
       in the command tree that ``--help`` prints, and the arguments must parse. The command
-      then *runs for real* through ``bash`` when every file it reads exists at that moment
-      (bundled examples, or files an earlier command of the block wrote), and must exit 0.
+      then *runs for real* through ``bash`` when it is ``triage``, ``kb`` or ``demo`` (the
+      subcommands that finish on their own), names no network address (``://``), and every
+      file it reads exists at that moment (bundled examples, or files an earlier command of
+      the block wrote); it must exit 0.
       A file it reads under ``examples/`` must exist: a typo there fails. Commands that read
       placeholders (``build.log``) or stdin are checked but not run.
     * ``make TARGET``: the target is defined in the Makefile (not run: it builds a venv).
@@ -70,6 +73,8 @@ REPO = Path(__file__).resolve().parent.parent
 SRC = Path(juggler.__file__).resolve().parent.parent
 SHELLS = {"sh", "bash", "shell", "console"}
 ALLOWED_PROGRAMS = {"pip", "uv", "git", "cd", "export", "source", "."}
+# Subcommands that finish on their own offline; others (a server) are parsed, never run.
+RUNNABLE = {"triage", "kb", "demo"}
 # Parameters of juggler commands that name a file the command reads.
 INPUT_PARAMS = {"logs", "baseline", "config_file", "source", "run_json", "triage_file", "log_file"}
 
@@ -169,12 +174,20 @@ def _run_python(block: Block, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------------- shell
 
 
-def _commands(code: str) -> list[str]:
-    """The block's command lines as written (continuations joined, prompts and blanks gone)."""
+def _commands(code: str, *, prompts: bool) -> list[str]:
+    """The block's command lines as written (continuations joined, blanks and comments gone).
+
+    With ``prompts`` (a ``console`` block) only lines starting with ``$ `` are commands; the
+    others are their output.
+    """
     joined = re.sub(r"\\\n\s*", " ", code)
     commands = []
     for raw in joined.splitlines():
-        line = raw.strip().removeprefix("$ ")
+        line = raw.strip()
+        if prompts:
+            if not line.startswith("$ "):
+                continue
+            line = line[2:].strip()
         if line and not line.startswith("#"):
             commands.append(line)
     return commands
@@ -264,7 +277,7 @@ def _check_other(tokens: list[str], where: str) -> None:
 def _run_shell(block: Block, tmp_path: Path) -> None:
     (tmp_path / "examples").symlink_to(REPO / "examples", target_is_directory=True)
     env = _env(tmp_path)
-    for line in _commands(block.code):
+    for line in _commands(block.code, prompts=block.lang == "console"):
         where = f"{block.id}: {line}"
         inner = re.match(r'eval "\$\((.*)\)"', line)
         tokens = _tokens(inner.group(1) if inner else line, where)
@@ -285,6 +298,8 @@ def _run_shell(block: Block, tmp_path: Path) -> None:
         for path in inputs:
             if path.startswith("examples/"):
                 assert (REPO / path).exists(), f"{where}: {path} is not a bundled example"
+        if argv[0] not in RUNNABLE or "://" in line:
+            continue  # long-running (serve) or networked (--cluster, --llm-url): parsed only
         if not inputs and argv[:1] == ["triage"]:
             continue  # nothing to read
         if any(p == "-" or not (tmp_path / p).exists() for p in inputs):
