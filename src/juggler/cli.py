@@ -185,7 +185,10 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code if exc.exit_code in (EXIT_USAGE, EXIT_DELIVERY) else EXIT_USAGE)
+        # A command may say 3 (its input refused) or 4; click's own default of 1 would read
+        # as "partial", so anything else is a usage error.
+        known = (EXIT_USAGE, EXIT_REJECTED, EXIT_DELIVERY)
+        sys.exit(exc.exit_code if exc.exit_code in known else EXIT_USAGE)
     except JugglerError as exc:
         click.echo(f"juggler: {exc}", err=True)
         sys.exit(EXIT_USAGE)
