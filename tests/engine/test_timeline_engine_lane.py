@@ -1,6 +1,7 @@
 """The worker start-up on the timeline's engine lane, in headless Chromium.
 
-Skipped only where Playwright or Debian's ``chromium`` is absent, like the other browser tests.
+Like the other browser tests: skipped only where Debian's ``chromium`` is absent, and never
+under ``CI=true`` (there a missing browser fails the test).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import pytest
 
 from juggler.engine._trace._html import write_timeline
 from juggler.engine._trace._span import POOL_START_UP, Phase
-from tests.engine._browser import chromium_available, mixed_trace, screenshot_timeline
+from tests.engine._browser import mixed_trace, needs_chromium, screenshot_timeline
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-pytest.importorskip("playwright")
 pytestmark = [
-    pytest.mark.skipif(not chromium_available(), reason="needs Debian's chromium"),
+    needs_chromium(),
     pytest.mark.slow,
     pytest.mark.allow_blocking,  # Playwright's sync API runs its own loop in this thread
 ]
