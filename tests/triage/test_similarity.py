@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING
 
+import pytest
 from click.testing import CliRunner
 
 from juggler.triage._findings import find_failures
@@ -133,3 +134,47 @@ def test_only_a_close_match_is_offered_as_the_next_step() -> None:
     document["similar_incidents"] = [{**incident, "similarity": 0.9, "created_at": LEARNED_AT}]
     close = build_memo(document)
     assert any(s.endswith("raise the timeout") for s in close.next_steps)
+
+
+def test_the_new_keys_are_in_the_json_schemas(tmp_path: Path) -> None:
+    """verdict, verdict_evidence, novel and similarity are part of the documented contract."""
+    import jsonschema
+    import referencing
+
+    from juggler.triage._findings import baseline_keys, scan_chunk
+    from juggler.triage.pipeline import Scanned, merge_log
+    from juggler.triage.schema import load_schema
+    from juggler.triage.synth.render import render_json
+
+    store = tmp_path / "kb.sqlite3"
+    _learn(store, TIMEOUT_LOG, "slow-invoice-api", "acme/billing")
+    scan = scan_chunk(TIMEOUT_LOG, offset=0, baseline=baseline_keys([TIMEOUT_LOG[:1]]))
+    _, document = merge_log(Scanned(source="ci.log", scan=scan, causes=()))
+    document["similar_incidents"] = _search(store, TIMEOUT_LOG)
+    document["inputs"] = [{"path": "ci.log", "role": "log", "lines": len(TIMEOUT_LOG)}]
+    document["rejected_inputs"] = []
+    assert document["analysis"]["verdict"] == "failed"
+    assert any(f["novel"] for f in document["findings"])
+    assert document["similar_incidents"][0]["similarity"] >= 0.99
+    schemas = [load_schema("triage"), load_schema("memo")]
+    registry = referencing.Registry().with_resources(
+        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas
+    )
+
+    def validate(document: object, name: str) -> None:
+        validator = jsonschema.Draft202012Validator(load_schema(name), registry=registry)
+        validator.validate(document)
+
+    validate(document, "triage")
+    memo = json.loads(render_json(document, build_memo(document, baseline_used=True)))
+    assert memo["memo"]["verdict"] == "failed"
+    assert memo["memo"]["similar_incidents"][0]["similarity"] >= 0.99
+    validate(memo, "memo")
+    # A wrong value is refused by the schemas, so the keys are really described there.
+    document["analysis"]["verdict"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document, "triage")
+    document["analysis"]["verdict"] = "failed"
+    document["similar_incidents"][0]["similarity"] = 1.5
+    with pytest.raises(jsonschema.ValidationError):
+        validate(document, "triage")
