@@ -124,3 +124,28 @@ def test_a_passing_test_summary_alone_is_passed() -> None:
     doc = _triage(["collected 48 items", "============ 48 passed in 7.61s ============"])
     assert doc["analysis"]["verdict"] == "passed"
     assert doc["analysis"]["verdict_evidence"][0]["reason"] == "48 test(s) ran, none failed"
+
+
+STATUS_LINES = [
+    "Finished: SUCCESS",
+    "Finished: UNSTABLE",
+    "Done. Your build exited with 0.",
+    "Job succeeded",
+    "ERROR: Job failed: exit code 1",
+    "Cleaning up orphan processes",
+    "##[error]Process completed with exit code 2.",
+    "##[endgroup]",
+    "[INFO] BUILD SUCCESS",
+    "BUILD SUCCESSFUL in 41s",
+    "BUILD FAILED in 3s",
+    "** BUILD SUCCEEDED **",
+]
+
+
+def test_every_status_line_is_read_and_has_a_tell_for_bulk_search() -> None:
+    """A bulk search that lets through only TELL_* lines still finds every status line."""
+    from juggler.triage.detect._status import TELL_FIRST_CHARS, TELL_PHRASES, status_of
+
+    for line in STATUS_LINES:
+        assert status_of(line) is not None, line
+        assert line[0] in TELL_FIRST_CHARS or any(p in line for p in TELL_PHRASES), line

@@ -42,6 +42,11 @@ _GH_END: Final = "Cleaning up orphan processes"
 _GH_ERROR: Final = "##[error]"
 _GH_ENDGROUP: Final = "##[endgroup]"
 _TEXT_KEPT: Final = 200
+#: Every status line starts with one of these characters or holds one of these phrases: what a
+#: search for candidate marker lines in bulk must let through (the rest never reach
+#: :func:`status_of`).
+TELL_FIRST_CHARS: Final = "FDJEC#["
+TELL_PHRASES: Final = ("BUILD ",)
 
 
 def status_of(text: str) -> tuple[str, int] | None:
