@@ -47,6 +47,7 @@ def load_tool(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise SystemExit(f"{path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

@@ -42,6 +42,8 @@ MAX_FINDING_LINES = 10
 FIRST_OF_FAMILY_BONUS = 0.1
 # Kinds whose later blocks tend to be echoes or cascades of the first one.
 _CASCADING_KINDS = frozenset({"test_failure", "compile_error", "exception"})
+# Kinds that name a failure themselves, never only a child's status.
+_FAILURE_KINDS = frozenset({"test_failure", "compile_error"})
 #: Lines of a failing step's last paragraph offered as a candidate, and their severity.
 TAIL_LINES = 5
 TAIL_SEVERITY = 0.4
@@ -52,6 +54,15 @@ NOVEL_SEVERITY = 0.15
 #: Hits at or below this severity only report that a child process failed.
 EPILOGUE_SEVERITY = 0.3
 _FRAME = re.compile(r"^\s+at |^npm ERR!|^\s*$|^\$ ")
+# A message that only says a child process or a task failed: the cause was printed before it
+# (``Error: Process exited with code: 5``, ``CalledProcessError: ... returned non-zero exit
+# status 1``, ``rake aborted!``, ``error Command failed with exit code 3.``).
+_CHILD_FAILED = re.compile(
+    r"exit(?:ed)? (?:with )?(?:exit )?(?:code|status)\b|returned non-zero|non-zero exit"
+    r"|process (?:exited|finished) with|command failed|calledprocesserror|\baborted!"
+    r"|errored after|exited with \d",
+    re.IGNORECASE,
+)
 #: Severity of a tool's warning when the failing step treats warnings as errors.
 WERROR_WARNING_SEVERITY = 0.7
 # Candidates that re-present lines rather than detect a block.
@@ -71,6 +82,18 @@ _KIND_BONUS = {
     "ci_marker": -0.15,
     "warning": -0.1,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class RankWeights:
+    """How the signals combine into a score (chosen by cross-validation across projects,
+    bench/triage_cv.py). Each tuple is (severity, position, rarity[, novelty])."""
+
+    plain: tuple[float, float, float] = (0.6, 0.2, 0.1)
+    with_baseline: tuple[float, float, float, float] = (0.32, 0.2, 0.08, 0.4)
+
+
+DEFAULT_WEIGHTS = RankWeights()
 
 
 class LineView(Protocol):
@@ -194,7 +217,12 @@ def novel_runs(
     return out
 
 
-def _step_tail(view: LineView, analysis: Analysis, epilogue: Collection[int]) -> _Candidate | None:
+def _step_tail(
+    view: LineView,
+    analysis: Analysis,
+    epilogue: Collection[int],
+    child_failed: Collection[int] = (),
+) -> _Candidate | None:
     """The last few lines a failing step printed before its exit status.
 
     Scripts that check something and ``exit 1`` (a diff, a link checker, a linter with its
@@ -211,7 +239,11 @@ def _step_tail(view: LineView, analysis: Analysis, epilogue: Collection[int]) ->
     while n >= first and n >= last - TAIL_REACH and _is_epilogue(view, n, epilogue):
         n -= 1
     while n >= first and n >= last - TAIL_REACH and len(picked) < TAIL_LINES:
-        if not _is_epilogue(view, n, epilogue):
+        if n in child_failed:
+            # What follows a child's failure report is the wrapper's trailer ("info Visit
+            # ... for documentation"): the tool's own last words come before it.
+            picked.clear()
+        elif not _is_epilogue(view, n, epilogue):
             picked.append(n)
         elif picked:
             break  # the tail is the last paragraph
@@ -249,6 +281,8 @@ def rank(
     hits: Sequence[Hit],
     analysis: Analysis,
     novel: Sequence[tuple[int, int]] | None = None,
+    *,
+    weights: RankWeights = DEFAULT_WEIGHTS,
 ) -> list[Finding]:
     """Rank hits into findings.
 
@@ -264,21 +298,33 @@ def rank(
     """
     window = analysis.failure_window()
     candidates = _from_hits(hits, window, warnings_fail=_warnings_fail(hits, window))
+    child_failed = {h.head or h.start for h in hits if _CHILD_FAILED.search(h.title)}
+    for c in candidates:
+        # A block whose message, or whose last line (a traceback ending in the child's
+        # status), only reports a child's failure is the wrapper's epilogue, not the cause.
+        if c.kind not in _FAILURE_KINDS and (
+            (c.head or c.start) in child_failed or c.end in child_failed
+        ):
+            c.severity = min(c.severity, EPILOGUE_SEVERITY)
+            child_failed.update(range(c.start, c.end + 1))
     epilogue = {
         n for h in hits if h.severity <= EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
     }
-    tail = _step_tail(view, analysis, epilogue)
+    epilogue.update(child_failed)
+    tail = _step_tail(view, analysis, epilogue, child_failed)
     if tail is not None:
         candidates.append(tail)
     for start, end in novel or ():
         title = view.text(start).strip()[:200]
         candidates.append(_Candidate(start, end, "error", "novel", NOVEL_SEVERITY, title))
     for c in candidates:
-        _score(c, view, analysis, with_baseline=novel is not None)
+        _score(c, view, analysis, weights, with_baseline=novel is not None)
     return _collapse(candidates)
 
 
-def _score(c: _Candidate, view: LineView, analysis: Analysis, *, with_baseline: bool) -> None:
+def _score(
+    c: _Candidate, view: LineView, analysis: Analysis, weights: RankWeights, *, with_baseline: bool
+) -> None:
     lines = range(c.start, min(c.end, c.start + MAX_FINDING_LINES - 1) + 1)
     head_line = c.head or c.start
     head = view.template(head_line)
@@ -294,9 +340,11 @@ def _score(c: _Candidate, view: LineView, analysis: Analysis, *, with_baseline: 
     if with_baseline:
         share = sum(1 for n in shown if view.novel(n)) / len(shown)
         novelty = 0.5 * share + 0.5 * (1.0 if view.novel(head_line) else 0.0)
-        c.score = 0.32 * severity + 0.2 * position + 0.08 * rarity + 0.4 * novelty
+        ws, wp, wr, wn = weights.with_baseline
+        c.score = ws * severity + wp * position + wr * rarity + wn * novelty
     else:
-        c.score = 0.5 * severity + 0.32 * position + 0.18 * rarity
+        ws, wp, wr = weights.plain
+        c.score = ws * severity + wp * position + wr * rarity
 
 
 def _collapse(candidates: list[_Candidate]) -> list[Finding]:

@@ -38,7 +38,8 @@ RULES = (
         "mocha",
         "test_failure",
         0.85,
-        ") ",
+        # "  1) suite name:" or "  1)" alone, the suite on the following deeper lines.
+        (") ", ")"),
         r"^\s{0,4}(?P<test>\d+\)(?: \S.*?)?):?$",
         indented(40),
         test_group="test",
