@@ -321,6 +321,8 @@ def merge_scans(scans: Iterable[ChunkScan], *, path: str) -> dict[str, Any]:
                 "excerpt": excerpt,
                 "score": f.score,
                 "repeats": f.repeats,
+                # Summary lines elsewhere in the log that report this same failure.
+                "cites": [{"line": n, "text": view.text(n)[:_EXCERPT_LINE_CHARS]} for n in f.cites],
             }
         )
     return {"findings": findings, "analysis": analysis.to_json()}

@@ -135,6 +135,7 @@ class Finding:
     title: str
     score: float
     repeats: int = 1
+    cites: tuple[int, ...] = ()
 
 
 @dataclass
@@ -149,6 +150,8 @@ class _Candidate:
     key: str = ""
     repeats: int = 1
     head: int = 0
+    test: str = ""
+    cites: tuple[int, ...] = ()
 
 
 def _warnings_fail(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
@@ -182,6 +185,7 @@ def _from_hits(
         candidate = _Candidate(hit.start, hit.end, hit.kind, hit.family, severity, hit.title)
         candidate.repeats = hit.copies
         candidate.head = hit.head
+        candidate.test = failure_key(hit.test) if hit.kind == "test_failure" else ""
         out.append(candidate)
     return out
 
@@ -222,6 +226,7 @@ def _step_tail(
     analysis: Analysis,
     epilogue: Collection[int],
     child_failed: Collection[int] = (),
+    reported: Collection[int] = (),
 ) -> _Candidate | None:
     """The last few lines a failing step printed before its exit status.
 
@@ -239,7 +244,9 @@ def _step_tail(
     while n >= first and n >= last - TAIL_REACH and _is_epilogue(view, n, epilogue):
         n -= 1
     while n >= first and n >= last - TAIL_REACH and len(picked) < TAIL_LINES:
-        if n in child_failed:
+        if is_banner(view.text(n)):
+            pass  # a section frame, inside or around the paragraph
+        elif n in child_failed:
             # What follows a child's failure report is the wrapper's trailer ("info Visit
             # ... for documentation"): the tool's own last words come before it.
             picked.clear()
@@ -248,8 +255,8 @@ def _step_tail(
         elif picked:
             break  # the tail is the last paragraph
         n -= 1
-    if not picked:
-        return None
+    if not picked or all(n in reported for n in picked):
+        return None  # nothing a detector did not already report
     start, end = min(picked), max(picked)
     title = view.text(start).strip()[:200]
     return _Candidate(start, end, "error", "step_tail", TAIL_SEVERITY, title)
@@ -311,15 +318,19 @@ def rank(
         n for h in hits if h.severity <= EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
     }
     epilogue.update(child_failed)
-    tail = _step_tail(view, analysis, epilogue, child_failed)
+    reported = {
+        n for h in hits if h.severity > EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
+    }
+    tail = _step_tail(view, analysis, epilogue, child_failed, reported)
     if tail is not None:
         candidates.append(tail)
     for start, end in novel or ():
         title = view.text(start).strip()[:200]
         candidates.append(_Candidate(start, end, "error", "novel", NOVEL_SEVERITY, title))
+    candidates = [c for c in candidates if not _only_banners(view, c)]
     for c in candidates:
         _score(c, view, analysis, weights, with_baseline=novel is not None)
-    return _collapse(candidates)
+    return _collapse(_one_per_test(candidates))
 
 
 def _score(
@@ -347,6 +358,74 @@ def _score(
         c.score = ws * severity + wp * position + wr * rarity
 
 
+# A banner: a line of rule characters, or a short title framed by them
+# ("===== short test summary info =====", "----- FAILURES -----"). It announces, never explains.
+_BANNER = re.compile(r"^\s*(?:[=\-_*#~+]{3,}\s*(?:[^=\-_*#~+].{0,78}?\s*[=\-_*#~+]{3,})?)\s*$")
+# "1) ", "2) " numbering of listed failures, and a trailing colon, are no part of a test's name.
+_TEST_NUMBER = re.compile(r"^\s*\d+\)\s*|:\s*$")
+
+
+# A progress line ("tests/test_a.py ..F.  [ 62%]", "[ 40%] Building CXX object"): it counts
+# work done, and the failures it marks are reported in full elsewhere.
+_PROGRESS = re.compile(r"\[\s*\d{1,3}%\]\s*$|^\s*\[\s*\d{1,3}%\]")
+
+
+def is_banner(text: str) -> bool:
+    """Whether a line only frames a section (rule characters around a short title)."""
+    return bool(_BANNER.match(text))
+
+
+def _announces(text: str) -> bool:
+    """A banner, a blank or a progress line: it frames or counts, never explains."""
+    return not text.strip() or is_banner(text) or bool(_PROGRESS.search(text))
+
+
+def failure_key(name: str) -> str:
+    """A test's name as both its summary line and its report block spell it.
+
+    ``tests/test_api.py::test_x`` (a summary) and ``test_x`` (a block header) are one test, so
+    the key is the last ``::``-separated part, without mocha's ``1)`` numbering.
+    """
+    name = _TEST_NUMBER.sub("", name.strip()).strip()
+    return name.rsplit("::", 1)[-1].split(" - ", 1)[0].strip()
+
+
+def _only_banners(view: LineView, c: _Candidate) -> bool:
+    """A candidate whose every line is a banner, blank or progress line: never a finding.
+
+    A block that opens with a banner (pytest's ``____ test_x ____``) and goes on to explain
+    is kept; a lone ``==== short test summary info ====`` or ``=== 3 failed in 2s ===`` is not.
+    """
+    lines = range(c.start, min(c.end, c.start + MAX_FINDING_LINES - 1) + 1)
+    return all(_announces(view.text(n)) for n in lines)
+
+
+def _one_per_test(candidates: list[_Candidate]) -> list[_Candidate]:
+    """One finding per failing test: its detailed block, citing the summary lines that echo it.
+
+    A test runner reports a failure twice: a block with the assertion and traceback, and a
+    one-line summary (``FAILED tests/x.py::test_y - assert ...``). The block is kept (it has
+    the most lines; ties keep the earlier), ranked by the best score of the pair, and the
+    summary's line is cited in it.
+    """
+    by_test: dict[str, list[_Candidate]] = {}
+    for c in candidates:
+        if c.test:
+            by_test.setdefault(c.test, []).append(c)
+    dropped: set[int] = set()
+    for group in by_test.values():
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda c: (c.end - c.start, -c.start))
+        for c in group:
+            if c is not keep:
+                dropped.add(id(c))
+                keep.cites = (*keep.cites, c.start)
+                keep.score = max(keep.score, c.score)
+        keep.cites = tuple(sorted(set(keep.cites)))
+    return [c for c in candidates if id(c) not in dropped]
+
+
 def _collapse(candidates: list[_Candidate]) -> list[Finding]:
     """Collapse repeats of one message into its first occurrence, then drop overlaps.
 
@@ -369,13 +448,29 @@ def _collapse(candidates: list[_Candidate]) -> list[Finding]:
         # Blocks that touch a better one are usually its continuation; a step's tail is not:
         # it ends where the wrappers' epilogue begins.
         gap = 0 if c.family in _VIEW_FAMILIES else 1
-        if any(c.start <= k.end + gap and k.start <= end + gap for k in kept):
+        if any(
+            c.start <= k.end + gap
+            and k.start <= end + gap
+            # Two failing tests reported back to back are two failures, not one.
+            and not (c.test and k.test and c.test != k.test and c.start > k.end)
+            and not (c.test and k.test and c.test != k.test and k.start > end)
+            for k in kept
+        ):
             continue
         c.end = end
         kept.append(c)
         if len(kept) >= MAX_FINDINGS:
             break
     return [
-        Finding(c.start, c.end, c.kind, c.family, c.title, round(min(1.0, c.score), 4), c.repeats)
+        Finding(
+            c.start,
+            c.end,
+            c.kind,
+            c.family,
+            c.title,
+            round(min(1.0, c.score), 4),
+            c.repeats,
+            c.cites,
+        )
         for c in kept
     ]
