@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from juggler.triage._findings import find_failures
-from juggler.triage.rank import is_banner, failure_key
+from juggler.triage.rank import failure_key, is_banner
 
 
 def _gha(body: list[str]) -> list[str]:
