@@ -314,8 +314,12 @@ def rank(
         ):
             c.severity = min(c.severity, EPILOGUE_SEVERITY)
             child_failed.update(range(c.start, c.end + 1))
+    # Warnings are low but no wrapper's words: a tool's last warnings can be its reason.
     epilogue = {
-        n for h in hits if h.severity <= EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
+        n
+        for h in hits
+        if h.severity <= EPILOGUE_SEVERITY and h.kind != "warning"
+        for n in range(h.start, h.end + 1)
     }
     epilogue.update(child_failed)
     reported = {
