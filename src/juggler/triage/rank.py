@@ -47,8 +47,16 @@ _FAILURE_KINDS = frozenset({"test_failure", "compile_error"})
 #: Lines of a failing step's last paragraph offered as a candidate, and their severity.
 TAIL_LINES = 5
 TAIL_SEVERITY = 0.4
-#: How far before the exit status the tail is looked for.
+#: How far before the exit status the tail is looked for, and in how many paragraphs.
 TAIL_REACH = 60
+TAIL_PARAGRAPHS = 3
+# Words with which a tool reports what went wrong in its own format.
+_TELLS = re.compile(
+    r"\b(?:errors?|fail(?:ed|ing|ures?|s)?|issues?|problems?|invalid|missing|not found|cannot"
+    r"|can't|could not|couldn't|unable|denied|refused|exceeded|mismatch(?:es)?|differ(?:s|ent)?"
+    r"|expected|violations?|broken|unexpected|not ok|wrong)\b",
+    re.IGNORECASE,
+)
 #: Severity of a run of novel lines that no detector recognised.
 NOVEL_SEVERITY = 0.15
 #: Hits at or below this severity only report that a child process failed.
@@ -89,7 +97,10 @@ class RankWeights:
     """How the signals combine into a score (chosen by cross-validation across projects,
     bench/triage_cv.py). Each tuple is (severity, position, rarity[, novelty])."""
 
-    plain: tuple[float, float, float] = (0.6, 0.2, 0.1)
+    plain: tuple[float, float, float] = (0.5, 0.1, 0.05)
+    #: Factor on the score of a block outside the failing step, when the step is known: a
+    #: step that exited 0 printed it, so it did not fail the build however loud it is.
+    outside_step: float = 0.8
     with_baseline: tuple[float, float, float, float] = (0.32, 0.2, 0.08, 0.4)
 
 
@@ -237,26 +248,39 @@ def _step_tail(
     if window is None or analysis.exit_line is None:
         return None
     first, last = window
-    picked: list[int] = []
+    paragraphs: list[list[int]] = []  # latest first, each with its lines latest first
+    current: list[int] = []
     n = last - 1  # 1-based line before the exit status
-    # Skip the wrappers' epilogue ("npm ERR! ...", "make: *** ... Error 1", stack frames of
-    # the runner) back to the last thing the failing tool itself printed.
-    while n >= first and n >= last - TAIL_REACH and _is_epilogue(view, n, epilogue):
-        n -= 1
-    while n >= first and n >= last - TAIL_REACH and len(picked) < TAIL_LINES:
+    while n >= first and n >= last - TAIL_REACH and len(paragraphs) < TAIL_PARAGRAPHS:
         if is_banner(view.text(n)):
-            pass  # a section frame, inside or around the paragraph
+            pass  # a section frame, inside or around a paragraph
         elif n in child_failed:
             # What follows a child's failure report is the wrapper's trailer ("info Visit
             # ... for documentation"): the tool's own last words come before it.
-            picked.clear()
+            paragraphs.clear()
+            current = []
         elif not _is_epilogue(view, n, epilogue):
-            picked.append(n)
-        elif picked:
-            break  # the tail is the last paragraph
+            current.append(n)
+        elif current:
+            # Wrappers' epilogue ("npm ERR! ...", "make: *** ... Error 1", the runner's stack
+            # frames) and blank lines separate paragraphs.
+            paragraphs.append(current)
+            current = []
         n -= 1
-    if not picked or all(n in reported for n in picked):
+    if current and len(paragraphs) < TAIL_PARAGRAPHS:
+        paragraphs.append(current)
+    paragraphs = [p for p in paragraphs if not all(k in reported for k in p)]
+    if not paragraphs:
         return None  # nothing a detector did not already report
+    # The tool's reason is the last paragraph that speaks of a failure ("Issues :-(", "size
+    # limit exceeded"), not a closing note ("Wrote results to report.json") after it.
+    chosen = next((p for p in paragraphs if any(_TELLS.search(view.text(k)) for k in p)), None)
+    if chosen is None:
+        picked = paragraphs[0][:TAIL_LINES]
+    else:
+        lines = sorted(chosen)
+        telling = next(k for k in lines if _TELLS.search(view.text(k)))
+        picked = [k for k in lines if k >= telling][:TAIL_LINES]
     start, end = min(picked), max(picked)
     title = view.text(start).strip()[:200]
     return _Candidate(start, end, "error", "step_tail", TAIL_SEVERITY, title)
@@ -360,6 +384,9 @@ def _score(
     else:
         ws, wp, wr = weights.plain
         c.score = ws * severity + wp * position + wr * rarity
+    window = analysis.failure_window()
+    if window is not None and (c.end < window[0] or c.start > window[1] + 3):
+        c.score *= weights.outside_step
 
 
 # A banner: a line of rule characters, or a short title framed by them
