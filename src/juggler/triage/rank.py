@@ -275,8 +275,8 @@ def _step_tail(
     # The tool's reason is the last paragraph that speaks of a failure ("Issues :-(", "size
     # limit exceeded"), not a closing note ("Wrote results to report.json") after it.
     chosen = next((p for p in paragraphs if any(_TELLS.search(view.text(k)) for k in p)), None)
-    if chosen is None:
-        picked = paragraphs[0][:TAIL_LINES]
+    if chosen is None or chosen is paragraphs[0]:
+        picked = paragraphs[0][:TAIL_LINES]  # its last lines, nearest the exit status
     else:
         lines = sorted(chosen)
         telling = next(k for k in lines if _TELLS.search(view.text(k)))
