@@ -42,9 +42,14 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared"
 
 GRID = [
-    RankWeights(plain=(s, p, r), with_baseline=DEFAULT_WEIGHTS.with_baseline, outside_step=o)
-    for s, p, r, o in itertools.product(
-        (0.5, 0.6, 0.7, 0.8), (0.1, 0.2, 0.32), (0.05, 0.1, 0.18), (1.0, 0.8, 0.6)
+    RankWeights(
+        plain=(s, p, r),
+        with_baseline=DEFAULT_WEIGHTS.with_baseline,
+        outside_step=o,
+        tail_severity=t,
+    )
+    for s, p, r, o, t in itertools.product(
+        (0.5, 0.6, 0.8), (0.1, 0.2), (0.05, 0.1), (1.0, 0.8, 0.6), (0.4,)
     )
 ]
 if DEFAULT_WEIGHTS not in GRID:
@@ -134,7 +139,7 @@ def logchunks(tool: ModuleType, root: Path, limit: int, misses: bool) -> dict[st
     print(row("all-in (shipped weights)", result["all_in"]))
     picks: dict[tuple[float, ...], int] = defaultdict(int)
     for g in chosen.values():
-        picks[(*GRID[g].plain, GRID[g].outside_step)] += 1
+        picks[(*GRID[g].plain, GRID[g].outside_step, GRID[g].tail_severity)] += 1
     print("weights chosen across folds:", dict(picks))
     if misses:
         by_lang: dict[str, list[Any]] = defaultdict(list)

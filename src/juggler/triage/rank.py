@@ -46,7 +46,6 @@ _CASCADING_KINDS = frozenset({"test_failure", "compile_error", "exception"})
 _FAILURE_KINDS = frozenset({"test_failure", "compile_error"})
 #: Lines of a failing step's last paragraph offered as a candidate, and their severity.
 TAIL_LINES = 5
-TAIL_SEVERITY = 0.4
 #: How far before the exit status the tail is looked for, and in how many paragraphs.
 TAIL_REACH = 60
 TAIL_PARAGRAPHS = 3
@@ -101,6 +100,8 @@ class RankWeights:
     #: Factor on the score of a block outside the failing step, when the step is known: a
     #: step that exited 0 printed it, so it did not fail the build however loud it is.
     outside_step: float = 0.8
+    #: Severity of a failing step's last paragraph (no detector recognised it).
+    tail_severity: float = 0.4
     with_baseline: tuple[float, float, float, float] = (0.32, 0.2, 0.08, 0.4)
 
 
@@ -283,7 +284,7 @@ def _step_tail(
         picked = [k for k in lines if k >= telling][:TAIL_LINES]
     start, end = min(picked), max(picked)
     title = view.text(start).strip()[:200]
-    return _Candidate(start, end, "error", "step_tail", TAIL_SEVERITY, title)
+    return _Candidate(start, end, "error", "step_tail", DEFAULT_WEIGHTS.tail_severity, title)
 
 
 def _is_epilogue(view: LineView, n: int, epilogue: Collection[int]) -> bool:
@@ -351,6 +352,7 @@ def rank(
     }
     tail = _step_tail(view, analysis, epilogue, child_failed, reported)
     if tail is not None:
+        tail.severity = weights.tail_severity
         candidates.append(tail)
     for start, end in novel or ():
         title = view.text(start).strip()[:200]
