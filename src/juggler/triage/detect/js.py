@@ -131,7 +131,8 @@ RULES = (
         back=1,
         before=r"^(?:/|[A-Za-z]:\\|\./|\w)\S*\.(?:[jt]sx?|vue|mjs|cjs)$",
     ),
-    rule("eslint", "lint", 0.5, "problem", r"^✖ \d+ problems? \(\d+ errors?"),
+    # The summary counts errors; "(0 errors, 1 warning)" failed nothing.
+    rule("eslint", "lint", 0.5, "problem", r"^✖ \d+ problems? \([1-9]\d* errors?"),
     rule(
         "prettier",
         "lint",
