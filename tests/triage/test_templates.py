@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import random
 import time
@@ -218,3 +219,34 @@ def test_long_tokens_are_bounded() -> None:
     started = time.perf_counter()
     assert mine_templates(["blob " + "a." * 500_000]) == ["blob <*>"]
     assert time.perf_counter() - started < 1.0
+
+
+def test_names_that_vary_without_digits_become_variables() -> None:
+    """Program and host names hold no digit, yet vary across many values: variables by structure."""
+    programs = ["editor", "browser", "mailer", "shell"]
+    hosts = ["alpha.example", "beta.example", "gamma.example", "delta.example", "omega.example"]
+    lines = []
+    for n, (program, host) in enumerate(itertools.product(programs, hosts)):
+        lines.append(f"{program} - {host} open through gateway.example https")
+        lines.append(f"{program} - {host} close, {n} bytes sent")
+    assert set(mine_templates(lines)) == {
+        "<*> - <*> open through gateway.example https",
+        "<*> - <*> close, <*> bytes sent",
+    }
+
+
+def test_a_variable_stays_one_where_a_choice_splits_its_lines() -> None:
+    """A name seen on both sides of an event choice stays a variable in each part.
+
+    Only two programs ever send FAILED, but the programs recur across both states, so they
+    are data, not events.
+    """
+    lines = [f"job {p} finished OK" for p in ["build", "lint", "docs", "test"]]
+    lines += [f"job {p} finished FAILED" for p in ["build", "lint"]]
+    assert set(mine_templates(lines)) == {"job <*> finished OK", "job <*> finished FAILED"}
+
+
+def test_unrelated_lines_of_one_shape_stay_apart() -> None:
+    """Lines of one shape that share too few words are different events, not one template."""
+    lines = ["cache warmed in memory", "backup copied to tape", "index rebuilt on disk"]
+    assert len(set(mine_templates(lines))) == 3

@@ -20,12 +20,14 @@ from .analyse import summary_lines
 from .detect import Hit, detect_visible, visible_lines
 from .detect._markers import Event, chunk_events
 from .detect._templates import key_counter, keys, vocabulary
-from .rank import MAX_FINDING_LINES, TAIL_REACH, novel_runs, rank
+from .rank import DEFAULT_WEIGHTS, MAX_FINDING_LINES, TAIL_REACH, RankWeights, novel_runs, rank
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from .analyse import Analysis
     from .detect._templates import Vocabulary
+    from .rank import Finding
 
 #: Longest excerpt line kept in the JSON, so one minified line cannot flood a report.
 _EXCERPT_LINE_CHARS = 400
@@ -266,6 +268,31 @@ class _ScanView:
         return (n in self._novel) if self._baseline else None
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedScan:
+    """Everything ranking reads about one log, so it can be ranked again with other weights."""
+
+    view: _ScanView
+    hits: tuple[Hit, ...]
+    analysis: Analysis
+    novel: tuple[tuple[int, int], ...] | None
+
+    def rank(self, weights: RankWeights = DEFAULT_WEIGHTS) -> list[Finding]:
+        """The ranked findings (see :func:`.rank.rank`)."""
+        return rank(self.view, self.hits, self.analysis, self.novel, weights=weights)
+
+
+def prepare_scans(scans: Iterable[ChunkScan]) -> PreparedScan:
+    """Fold the scans of one log's chunks and analyse the build, ready for ranking."""
+    fold = ScanFold()
+    for part in scans:
+        fold.add(part)
+    scan = fold.result()
+    analysis = fold_analysis(scan.events, scan.hits, scan.summaries, scan.count)
+    view = _ScanView(scan, vocabulary(scan.key_counts))
+    return PreparedScan(view, scan.hits, analysis, scan.novel)
+
+
 def merge_scans(scans: Iterable[ChunkScan], *, path: str) -> dict[str, Any]:
     """Turn the scans of one log's chunks into the triage JSON contract.
 
@@ -277,14 +304,10 @@ def merge_scans(scans: Iterable[ChunkScan], *, path: str) -> dict[str, Any]:
     Returns:
         ``{"findings": [...], "analysis": {...}}``.
     """
-    fold = ScanFold()
-    for part in scans:
-        fold.add(part)
-    scan = fold.result()
-    analysis = fold_analysis(scan.events, scan.hits, scan.summaries, scan.count)
-    view = _ScanView(scan, vocabulary(scan.key_counts))
+    prepared = prepare_scans(scans)
+    view, analysis = prepared.view, prepared.analysis
     findings = []
-    for n, f in enumerate(rank(view, scan.hits, analysis, scan.novel), 1):
+    for n, f in enumerate(prepared.rank(), 1):
         excerpt = "\n".join(view.text(i)[:_EXCERPT_LINE_CHARS] for i in range(f.start, f.end + 1))
         findings.append(
             {
@@ -298,6 +321,8 @@ def merge_scans(scans: Iterable[ChunkScan], *, path: str) -> dict[str, Any]:
                 "excerpt": excerpt,
                 "score": f.score,
                 "repeats": f.repeats,
+                # Summary lines elsewhere in the log that report this same failure.
+                "cites": [{"line": n, "text": view.text(n)[:_EXCERPT_LINE_CHARS]} for n in f.cites],
             }
         )
     return {"findings": findings, "analysis": analysis.to_json()}

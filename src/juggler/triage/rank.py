@@ -42,16 +42,34 @@ MAX_FINDING_LINES = 10
 FIRST_OF_FAMILY_BONUS = 0.1
 # Kinds whose later blocks tend to be echoes or cascades of the first one.
 _CASCADING_KINDS = frozenset({"test_failure", "compile_error", "exception"})
+# Kinds that name a failure themselves, never only a child's status.
+_FAILURE_KINDS = frozenset({"test_failure", "compile_error"})
 #: Lines of a failing step's last paragraph offered as a candidate, and their severity.
 TAIL_LINES = 5
-TAIL_SEVERITY = 0.4
-#: How far before the exit status the tail is looked for.
+#: How far before the exit status the tail is looked for, and in how many paragraphs.
 TAIL_REACH = 60
+TAIL_PARAGRAPHS = 3
+# Words with which a tool reports what went wrong in its own format.
+_TELLS = re.compile(
+    r"\b(?:errors?|fail(?:ed|ing|ures?|s)?|issues?|problems?|invalid|missing|not found|cannot"
+    r"|can't|could not|couldn't|unable|denied|refused|exceeded|mismatch(?:es)?|differ(?:s|ent)?"
+    r"|expected|violations?|broken|unexpected|not ok|wrong)\b",
+    re.IGNORECASE,
+)
 #: Severity of a run of novel lines that no detector recognised.
 NOVEL_SEVERITY = 0.15
 #: Hits at or below this severity only report that a child process failed.
 EPILOGUE_SEVERITY = 0.3
 _FRAME = re.compile(r"^\s+at |^npm ERR!|^\s*$|^\$ ")
+# A message that only says a child process or a task failed: the cause was printed before it
+# (``Error: Process exited with code: 5``, ``CalledProcessError: ... returned non-zero exit
+# status 1``, ``rake aborted!``, ``error Command failed with exit code 3.``).
+_CHILD_FAILED = re.compile(
+    r"exit(?:ed)? (?:with )?(?:exit )?(?:code|status)\b|returned non-zero|non-zero exit"
+    r"|process (?:exited|finished) with|command failed|calledprocesserror|\baborted!"
+    r"|errored after|exited with \d",
+    re.IGNORECASE,
+)
 #: Severity of a tool's warning when the failing step treats warnings as errors.
 WERROR_WARNING_SEVERITY = 0.7
 # Candidates that re-present lines rather than detect a block.
@@ -71,6 +89,23 @@ _KIND_BONUS = {
     "ci_marker": -0.15,
     "warning": -0.1,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class RankWeights:
+    """How the signals combine into a score (chosen by cross-validation across projects,
+    bench/triage_cv.py). Each tuple is (severity, position, rarity[, novelty])."""
+
+    plain: tuple[float, float, float] = (0.5, 0.1, 0.05)
+    #: Factor on the score of a block outside the failing step, when the step is known: a
+    #: step that exited 0 printed it, so it did not fail the build however loud it is.
+    outside_step: float = 0.8
+    #: Severity of a failing step's last paragraph (no detector recognised it).
+    tail_severity: float = 0.4
+    with_baseline: tuple[float, float, float, float] = (0.32, 0.2, 0.08, 0.4)
+
+
+DEFAULT_WEIGHTS = RankWeights()
 
 
 class LineView(Protocol):
@@ -112,6 +147,7 @@ class Finding:
     title: str
     score: float
     repeats: int = 1
+    cites: tuple[int, ...] = ()
 
 
 @dataclass
@@ -126,6 +162,8 @@ class _Candidate:
     key: str = ""
     repeats: int = 1
     head: int = 0
+    test: str = ""
+    cites: tuple[int, ...] = ()
 
 
 def _warnings_fail(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
@@ -159,6 +197,7 @@ def _from_hits(
         candidate = _Candidate(hit.start, hit.end, hit.kind, hit.family, severity, hit.title)
         candidate.repeats = hit.copies
         candidate.head = hit.head
+        candidate.test = failure_key(hit.test) if hit.kind == "test_failure" else ""
         out.append(candidate)
     return out
 
@@ -194,7 +233,13 @@ def novel_runs(
     return out
 
 
-def _step_tail(view: LineView, analysis: Analysis, epilogue: Collection[int]) -> _Candidate | None:
+def _step_tail(
+    view: LineView,
+    analysis: Analysis,
+    epilogue: Collection[int],
+    child_failed: Collection[int] = (),
+    reported: Collection[int] = (),
+) -> _Candidate | None:
     """The last few lines a failing step printed before its exit status.
 
     Scripts that check something and ``exit 1`` (a diff, a link checker, a linter with its
@@ -204,23 +249,42 @@ def _step_tail(view: LineView, analysis: Analysis, epilogue: Collection[int]) ->
     if window is None or analysis.exit_line is None:
         return None
     first, last = window
-    picked: list[int] = []
+    paragraphs: list[list[int]] = []  # latest first, each with its lines latest first
+    current: list[int] = []
     n = last - 1  # 1-based line before the exit status
-    # Skip the wrappers' epilogue ("npm ERR! ...", "make: *** ... Error 1", stack frames of
-    # the runner) back to the last thing the failing tool itself printed.
-    while n >= first and n >= last - TAIL_REACH and _is_epilogue(view, n, epilogue):
+    while n >= first and n >= last - TAIL_REACH and len(paragraphs) < TAIL_PARAGRAPHS:
+        if is_banner(view.text(n)):
+            pass  # a section frame, inside or around a paragraph
+        elif n in child_failed:
+            # What follows a child's failure report is the wrapper's trailer ("info Visit
+            # ... for documentation"): the tool's own last words come before it.
+            paragraphs.clear()
+            current = []
+        elif not _is_epilogue(view, n, epilogue):
+            current.append(n)
+        elif current:
+            # Wrappers' epilogue ("npm ERR! ...", "make: *** ... Error 1", the runner's stack
+            # frames) and blank lines separate paragraphs.
+            paragraphs.append(current)
+            current = []
         n -= 1
-    while n >= first and n >= last - TAIL_REACH and len(picked) < TAIL_LINES:
-        if not _is_epilogue(view, n, epilogue):
-            picked.append(n)
-        elif picked:
-            break  # the tail is the last paragraph
-        n -= 1
-    if not picked:
-        return None
+    if current and len(paragraphs) < TAIL_PARAGRAPHS:
+        paragraphs.append(current)
+    paragraphs = [p for p in paragraphs if not all(k in reported for k in p)]
+    if not paragraphs:
+        return None  # nothing a detector did not already report
+    # The tool's reason is the last paragraph that speaks of a failure ("Issues :-(", "size
+    # limit exceeded"), not a closing note ("Wrote results to report.json") after it.
+    chosen = next((p for p in paragraphs if any(_TELLS.search(view.text(k)) for k in p)), None)
+    if chosen is None or chosen is paragraphs[0]:
+        picked = paragraphs[0][:TAIL_LINES]  # its last lines, nearest the exit status
+    else:
+        lines = sorted(chosen)
+        telling = next(k for k in lines if _TELLS.search(view.text(k)))
+        picked = [k for k in lines if k >= telling][:TAIL_LINES]
     start, end = min(picked), max(picked)
     title = view.text(start).strip()[:200]
-    return _Candidate(start, end, "error", "step_tail", TAIL_SEVERITY, title)
+    return _Candidate(start, end, "error", "step_tail", DEFAULT_WEIGHTS.tail_severity, title)
 
 
 def _is_epilogue(view: LineView, n: int, epilogue: Collection[int]) -> bool:
@@ -249,6 +313,8 @@ def rank(
     hits: Sequence[Hit],
     analysis: Analysis,
     novel: Sequence[tuple[int, int]] | None = None,
+    *,
+    weights: RankWeights = DEFAULT_WEIGHTS,
 ) -> list[Finding]:
     """Rank hits into findings.
 
@@ -264,21 +330,42 @@ def rank(
     """
     window = analysis.failure_window()
     candidates = _from_hits(hits, window, warnings_fail=_warnings_fail(hits, window))
+    child_failed = {h.head or h.start for h in hits if _CHILD_FAILED.search(h.title)}
+    for c in candidates:
+        # A block whose message, or whose last line (a traceback ending in the child's
+        # status), only reports a child's failure is the wrapper's epilogue, not the cause.
+        if c.kind not in _FAILURE_KINDS and (
+            (c.head or c.start) in child_failed or c.end in child_failed
+        ):
+            c.severity = min(c.severity, EPILOGUE_SEVERITY)
+            child_failed.update(range(c.start, c.end + 1))
+    # Warnings are low but no wrapper's words: a tool's last warnings can be its reason.
     epilogue = {
-        n for h in hits if h.severity <= EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
+        n
+        for h in hits
+        if h.severity <= EPILOGUE_SEVERITY and h.kind != "warning"
+        for n in range(h.start, h.end + 1)
     }
-    tail = _step_tail(view, analysis, epilogue)
+    epilogue.update(child_failed)
+    reported = {
+        n for h in hits if h.severity > EPILOGUE_SEVERITY for n in range(h.start, h.end + 1)
+    }
+    tail = _step_tail(view, analysis, epilogue, child_failed, reported)
     if tail is not None:
+        tail.severity = weights.tail_severity
         candidates.append(tail)
     for start, end in novel or ():
         title = view.text(start).strip()[:200]
         candidates.append(_Candidate(start, end, "error", "novel", NOVEL_SEVERITY, title))
+    candidates = [c for c in candidates if not _only_banners(view, c)]
     for c in candidates:
-        _score(c, view, analysis, with_baseline=novel is not None)
-    return _collapse(candidates)
+        _score(c, view, analysis, weights, with_baseline=novel is not None)
+    return _collapse(_one_per_test(candidates))
 
 
-def _score(c: _Candidate, view: LineView, analysis: Analysis, *, with_baseline: bool) -> None:
+def _score(
+    c: _Candidate, view: LineView, analysis: Analysis, weights: RankWeights, *, with_baseline: bool
+) -> None:
     lines = range(c.start, min(c.end, c.start + MAX_FINDING_LINES - 1) + 1)
     head_line = c.head or c.start
     head = view.template(head_line)
@@ -294,9 +381,82 @@ def _score(c: _Candidate, view: LineView, analysis: Analysis, *, with_baseline: 
     if with_baseline:
         share = sum(1 for n in shown if view.novel(n)) / len(shown)
         novelty = 0.5 * share + 0.5 * (1.0 if view.novel(head_line) else 0.0)
-        c.score = 0.32 * severity + 0.2 * position + 0.08 * rarity + 0.4 * novelty
+        ws, wp, wr, wn = weights.with_baseline
+        c.score = ws * severity + wp * position + wr * rarity + wn * novelty
     else:
-        c.score = 0.5 * severity + 0.32 * position + 0.18 * rarity
+        ws, wp, wr = weights.plain
+        c.score = ws * severity + wp * position + wr * rarity
+    window = analysis.failure_window()
+    if window is not None and (c.end < window[0] or c.start > window[1] + 3):
+        c.score *= weights.outside_step
+
+
+# A banner: a line of rule characters, or a short title framed by them
+# ("===== short test summary info =====", "----- FAILURES -----"). It announces, never explains.
+_BANNER = re.compile(r"^\s*(?:[=\-_*#~+]{3,}\s*(?:[^=\-_*#~+].{0,78}?\s*[=\-_*#~+]{3,})?)\s*$")
+# "1) ", "2) " numbering of listed failures, and a trailing colon, are no part of a test's name.
+_TEST_NUMBER = re.compile(r"^\s*\d+\)\s*|:\s*$")
+
+
+# A progress line ("tests/test_a.py ..F.  [ 62%]", "[ 40%] Building CXX object"): it counts
+# work done, and the failures it marks are reported in full elsewhere.
+_PROGRESS = re.compile(r"\[\s*\d{1,3}%\]\s*$|^\s*\[\s*\d{1,3}%\]")
+
+
+def is_banner(text: str) -> bool:
+    """Whether a line only frames a section (rule characters around a short title)."""
+    return bool(_BANNER.match(text))
+
+
+def _announces(text: str) -> bool:
+    """A banner, a blank or a progress line: it frames or counts, never explains."""
+    return not text.strip() or is_banner(text) or bool(_PROGRESS.search(text))
+
+
+def failure_key(name: str) -> str:
+    """A test's name as both its summary line and its report block spell it.
+
+    ``tests/test_api.py::test_x`` (a summary) and ``test_x`` (a block header) are one test, so
+    the key is the last ``::``-separated part, without mocha's ``1)`` numbering.
+    """
+    name = _TEST_NUMBER.sub("", name.strip()).strip()
+    return name.rsplit("::", 1)[-1].split(" - ", 1)[0].strip()
+
+
+def _only_banners(view: LineView, c: _Candidate) -> bool:
+    """A candidate whose every line is a banner, blank or progress line: never a finding.
+
+    A block that opens with a banner (pytest's ``____ test_x ____``) and goes on to explain
+    is kept; a lone ``==== short test summary info ====`` or ``=== 3 failed in 2s ===`` is not.
+    """
+    lines = range(c.start, min(c.end, c.start + MAX_FINDING_LINES - 1) + 1)
+    return all(_announces(view.text(n)) for n in lines)
+
+
+def _one_per_test(candidates: list[_Candidate]) -> list[_Candidate]:
+    """One finding per failing test: its detailed block, citing the summary lines that echo it.
+
+    A test runner reports a failure twice: a block with the assertion and traceback, and a
+    one-line summary (``FAILED tests/x.py::test_y - assert ...``). The block is kept (it has
+    the most lines; ties keep the earlier), ranked by the best score of the pair, and the
+    summary's line is cited in it.
+    """
+    by_test: dict[str, list[_Candidate]] = {}
+    for c in candidates:
+        if c.test:
+            by_test.setdefault(c.test, []).append(c)
+    dropped: set[int] = set()
+    for group in by_test.values():
+        if len(group) < 2:
+            continue
+        keep = max(group, key=lambda c: (c.end - c.start, -c.start))
+        for c in group:
+            if c is not keep:
+                dropped.add(id(c))
+                keep.cites = (*keep.cites, c.start)
+                keep.score = max(keep.score, c.score)
+        keep.cites = tuple(sorted(set(keep.cites)))
+    return [c for c in candidates if id(c) not in dropped]
 
 
 def _collapse(candidates: list[_Candidate]) -> list[Finding]:
@@ -321,13 +481,29 @@ def _collapse(candidates: list[_Candidate]) -> list[Finding]:
         # Blocks that touch a better one are usually its continuation; a step's tail is not:
         # it ends where the wrappers' epilogue begins.
         gap = 0 if c.family in _VIEW_FAMILIES else 1
-        if any(c.start <= k.end + gap and k.start <= end + gap for k in kept):
+        if any(
+            c.start <= k.end + gap
+            and k.start <= end + gap
+            # Two failing tests reported back to back are two failures, not one.
+            and not (c.test and k.test and c.test != k.test and c.start > k.end)
+            and not (c.test and k.test and c.test != k.test and k.start > end)
+            for k in kept
+        ):
             continue
         c.end = end
         kept.append(c)
         if len(kept) >= MAX_FINDINGS:
             break
     return [
-        Finding(c.start, c.end, c.kind, c.family, c.title, round(min(1.0, c.score), 4), c.repeats)
+        Finding(
+            c.start,
+            c.end,
+            c.kind,
+            c.family,
+            c.title,
+            round(min(1.0, c.score), 4),
+            c.repeats,
+            c.cites,
+        )
         for c in kept
     ]

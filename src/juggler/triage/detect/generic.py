@@ -18,7 +18,7 @@ _ERROR_WORDS = (
     r"(?<![\w./-])(?:errors?|fail(?:ed|ure|s|ing)?|fatal|exception|panic(?:ked)?|abort(?:ed|ing)?|"
     r"denied|refused|cannot|can't|could ?not|unable to|not found|undefined|invalid|"
     r"mismatch|missing|unexpected|violation|broken|crash(?:ed)?|"
-    r"does not exist|doesn't exist|no such)(?![\w/-])"
+    r"does not exist|doesn't exist|no such)(?![\w/-]|\.\w)"  # not a file name: Error.swift
 )
 # A count of zero (or "no errors") is good news, not a failure.
 _ZERO = re.compile(

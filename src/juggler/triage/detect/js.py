@@ -44,7 +44,8 @@ RULES = (
         "mocha",
         "test_failure",
         0.85,
-        ") ",
+        # "  1) suite name:" or "  1)" alone, the suite on the following deeper lines.
+        (") ", ")"),
         r"^\s{0,4}(?P<test>\d+\)(?: \S.*?)?):?$",
         indented(40),
         test_group="test",
@@ -136,7 +137,8 @@ RULES = (
         back=1,
         before=r"^(?:/|[A-Za-z]:\\|\./|\w)\S*\.(?:[jt]sx?|vue|mjs|cjs)$",
     ),
-    rule("eslint", "lint", 0.5, "problem", r"^✖ \d+ problems? \(\d+ errors?"),
+    # The summary counts errors; "(0 errors, 1 warning)" failed nothing.
+    rule("eslint", "lint", 0.5, "problem", r"^✖ \d+ problems? \([1-9]\d* errors?"),
     rule(
         "prettier",
         "lint",

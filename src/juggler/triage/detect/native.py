@@ -54,6 +54,16 @@ RULES = (
         test_group="test",
     ),
     # Swift and Xcode.
+    # xcpretty's failure mark: "  ✗ testName, Test crashed" / "✗ testName, XCTAssert... failed".
+    rule(
+        "xctest",
+        "test_failure",
+        0.85,
+        "✗",
+        r"^\s*✗\s+(?P<test>test\w*), \S",
+        indented(10),
+        test_group="test",
+    ),
     rule(
         "swift",
         "compile_error",
@@ -174,6 +184,7 @@ RULES = (
         upto(r"^\S", 10, include=False),
         back=2,
         before=r"^[\w.]+$|^$",
+        test_group="test",
     ),
     rule(
         "swift",

@@ -6,19 +6,20 @@ wildcards merge into one. The masked line is the line's *key*. A miner's whole s
 count per key, so two miners merge by adding counts, and feeding lines again adds no key.
 
 Templates are computed from the *set* of keys only (sorted, never in arrival order): keys of
-one shape (same tokens count, same delimiters, same first word) are clustered Drain-style
-when enough of their words are equal; positions where a cluster's keys differ become
-``<*>``, except positions that only ever hold two plain words (``begin``/``end``), which
-split the cluster. Because clustering sees a set, the result does not depend on the order
-lines arrived, on how a file was chunked, or on how many times a line was seen: that is what
-makes the miner idempotent and mergeable.
+one shape (same tokens count, same delimiters) are partitioned by structure (``_structure``):
+a position whose words vary across many distinct values is a variable, even when its values
+hold no digit (host, user and program names); a position that only takes a few words is a
+choice of events, and the keys split on it. Because clustering sees a set, the result does
+not depend on the order lines arrived, on how a file was chunked, or on how many times a line
+was seen: that is what makes the miner idempotent and mergeable.
 
 One configuration serves every log (no per-dataset regexes or thresholds): a triage tool
 meets logs nobody has seen.
 
 Cost: masking is cached per line, per token and per token *shape* (digits zeroed), so
 repeated lines cost a dict lookup; clustering compares each distinct key with at most
-:data:`_MAX_CANDIDATES` clusters, so it stays linear in the number of distinct keys.
+each level of the partition looks once at each word of each key, so it stays linear in the
+number of distinct keys.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final, final
 
+from ._structure import DEFAULT_RULES, Rules, partition, template_of
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
 __all__ = ["KeyCache", "TemplateMiner", "mask_line", "mine_templates"]
 
@@ -58,21 +61,11 @@ _DIGIT_WORD: Final = re.compile(rf"{_WORD_START}([A-Za-z]+[-.](?=\d))?{_WORD_CHA
 # number: ssh2, L3, eth0, Slf4jLogger, hadoop-metrics2.properties, org.apache.v2.api.
 _NAME_PART: Final = re.compile(r"[A-Za-z][A-Za-z_]*(?:\d{1,2}[A-Za-z_]*)?|")
 _PART_SPLIT: Final = re.compile(r"[-.$]")
-# ALL-CAPS identifiers are states and codes (RUNNING, E_FAIL, TASK_ABORT): vocabulary.
-_ENUM_WORD: Final = re.compile(r"[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*")
 # Tokens of a masked line: wildcards, words, runs of dots, spaces, any other character.
 _TOKEN: Final = re.compile(rf"(?:[A-Za-z]+[-.])?<\*>|{_WORD_CHAR}+|\.{{2,}}|.", re.DOTALL)
 # Longer tokens are blobs (base64, minified code, hashes): one variable. The cap also bounds
 # the regexes' work, which is quadratic in a token's length in the worst case.
 _MAX_TOKEN_CHARS: Final = 120
-
-# Clustering: share of a key's words that must equal the cluster's template.
-_SIMILARITY: Final = 0.5
-# A position holding at most this many plain words across a cluster is a choice of events.
-_MAX_CHOICES: Final = 2
-# Clusters compared per key, so that a flood of dissimilar keys stays linear. Keys arrive
-# sorted, so the most recent clusters are the likeliest matches: those are the ones compared.
-_MAX_CANDIDATES: Final = 16
 
 
 def _mask_digit_word(match: re.Match[str]) -> str:
@@ -244,115 +237,12 @@ def _is_word(token: str) -> bool:
     return token != " " and (len(token) > 1 or token.isalnum() or token == "_")
 
 
-def _enum_pair(a: str, b: str) -> bool:
-    return _ENUM_WORD.fullmatch(a) is not None and _ENUM_WORD.fullmatch(b) is not None
-
-
-@final
-class _Cluster:
-    """Keys of one shape being merged; ``template`` has ``<*>`` where they differ."""
-
-    __slots__ = ("members", "template")
-
-    def __init__(self, tokens: Tokens) -> None:
-        self.template = list(tokens)
-        self.members = [tokens]
-
-
-def _score(template: list[str], tokens: Tokens, words: list[int], needed: float) -> float:
-    """Share of word positions where ``tokens`` equals ``template``.
-
-    Returns -1 if incompatible (two different ALL-CAPS states) or if the share cannot reach
-    ``needed`` any more (an early exit that keeps dissimilar keys cheap).
-    """
-    total = len(words)
-    misses_allowed = total - needed * total
-    equal = misses = 0
-    for i in words:
-        a, b = template[i], tokens[i]
-        if a == b:
-            equal += 1
-        else:
-            # isupper() first: a cheap test that rules out most mismatches.
-            if a.isupper() and b.isupper() and _enum_pair(a, b):
-                return -1.0  # two different states or codes: two events
-            misses += 1
-            if misses > misses_allowed:
-                return -1.0
-    return equal / total
-
-
-def _cluster_shape(shape_keys: list[Tokens]) -> Iterator[tuple[str, list[Tokens]]]:
-    """Cluster token lists of one shape (sorted); yield (template, members)."""
-    words = [i for i, tok in enumerate(shape_keys[0]) if _is_word(tok)]
-    if not words:
-        for tokens in shape_keys:
-            yield "".join(tokens), [tokens]
-        return
-    # The first word usually names the event ("Accepted"/"Failed password", "cupsd
-    # startup"): like Drain's prefix tree, keys whose first words differ never share.
-    first = words[0]
-    buckets: dict[str, list[_Cluster]] = {}
-    for tokens in shape_keys:
-        clusters = buckets.setdefault(tokens[first], [])
-        best: _Cluster | None = None
-        best_score = _SIMILARITY
-        for cluster in clusters[-_MAX_CANDIDATES:]:
-            score = _score(cluster.template, tokens, words, best_score)
-            if score >= best_score and (best is None or score > best_score):
-                best, best_score = cluster, score
-        if best is None:
-            clusters.append(_Cluster(tokens))
-            continue
-        best.members.append(tokens)
-        template = best.template
-        for i in words:
-            if template[i] != tokens[i]:
-                template[i] = WILDCARD
-    for clusters in buckets.values():
-        for cluster in clusters:
-            yield from _split_small_choices(cluster.members, words)
-
-
-def _merged_template(members: list[Tokens], words: list[int]) -> str:
-    template = list(members[0])
-    for tokens in members[1:]:
-        for i in words:
-            if template[i] != tokens[i]:
-                template[i] = WILDCARD
-    return "".join(template)
-
-
-def _split_small_choices(
-    members: list[Tokens], words: list[int]
-) -> Iterator[tuple[str, list[Tokens]]]:
-    """Split a cluster on positions that only ever hold a couple of plain words.
-
-    "layout begin"/"layout end", "client WindowsUpdateAgent."/"client SPP.": a choice
-    between two words is two events, while a real variable (user names, hosts) takes many.
-    """
-    if len(members) > 1:
-        choices = []
-        for i in words:
-            values = {tokens[i] for tokens in members}
-            if 1 < len(values) <= _MAX_CHOICES and not any(WILDCARD in v for v in values):
-                choices.append(i)
-        if choices:
-            groups: dict[Tokens, list[Tokens]] = {}
-            for tokens in members:
-                groups.setdefault(tuple(tokens[i] for i in choices), []).append(tokens)
-            for group in groups.values():
-                yield _merged_template(group, words), group
-            return
-    yield _merged_template(members, words), members
-
-
 def _shape(tokens: Tokens) -> Tokens:
     """Length and delimiters: only keys of one shape may share a template."""
     return tuple("" if _is_word(tok) else tok for tok in tokens)
 
 
-def cluster_keys(keys: Iterable[str]) -> dict[str, str]:
+def cluster_keys(keys: Iterable[str], rules: Rules = DEFAULT_RULES) -> dict[str, str]:
     """Map every key to its template.
 
     The result depends only on the *set* of keys (they are sorted first), never on the order
@@ -364,9 +254,11 @@ def cluster_keys(keys: Iterable[str]) -> dict[str, str]:
         tokens = split_key(key)
         by_shape.setdefault(_shape(tokens), []).append(tokens)
     result: dict[str, str] = {}
-    for shape_keys in by_shape.values():
-        for template, members in _cluster_shape(shape_keys):
-            for tokens in members:
+    for shape, shape_keys in by_shape.items():
+        words = [i for i, tok in enumerate(shape) if tok == ""]
+        for group in partition(shape_keys, words, rules):
+            template = template_of(group, words)
+            for tokens in group:
                 result["".join(tokens)] = template
     return result
 
