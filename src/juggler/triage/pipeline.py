@@ -24,6 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._secrets import redact_matches, redact_scan
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
@@ -144,7 +145,10 @@ def scan_job(job: ScanJob) -> Scanned:
         replace(m, evidence=tuple((a + offset, b + offset) for a, b in m.evidence))
         for m in (match_causes(lines, job.causes) if job.causes else ())
     )
-    return Scanned(source=chunk.source, scan=scan, causes=matches)
+    # Credentials written in the log leave the worker as typed markers, never as text.
+    return Scanned(
+        source=chunk.source, scan=redact_scan(scan, lines), causes=redact_matches(matches)
+    )
 
 
 def merge_log(folded: Scanned) -> tuple[str, dict[str, Any]]:
