@@ -14,7 +14,7 @@ from ._present import printable, summary
 from .kb import Resolution
 from .pipeline import triage
 
-EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED = 0, 1, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED, EXIT_DELIVERY_FAILED = 0, 1, 3, 4
 
 
 def run_triage(
@@ -32,7 +32,11 @@ def run_triage(
     quiet: bool,
     debug: bool,
 ) -> int:
-    """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
+    """Run the triage, print it, and return the exit code.
+
+    0 ok, 1 partial, 3 all refused, 4 a delivery failed (reported on stderr and in the
+    JSON's ``deliveries``).
+    """
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
     config = load_config(options)
     deliver = options.get("out_dir") is not None or config.out_dir != TriageConfig().out_dir
@@ -62,6 +66,8 @@ def run_triage(
         sys.stderr.write(printable(f"juggler: {delivery.describe()}") + "\n")
     if not document["inputs"] and document["rejected_inputs"]:
         return EXIT_REJECTED
+    if result.delivery_failed:
+        return EXIT_DELIVERY_FAILED
     if document["rejected_inputs"]:
         return EXIT_PARTIAL
     return EXIT_OK

@@ -77,8 +77,10 @@ _PEM_BEGIN: Final = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOC
 _PEM_END: Final = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
 # A PEM body line, and the ``Proc-Type:``/``DEK-Info:`` headers of an encrypted key.
 _BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{2,}={0,2}")
-# A line that is a key's body on its own: long, and mixing cases and digits as base64 does.
-_STRONG_BASE64: Final = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9+/]{40,}={0,2}")
+# A full line of a key's body (PEM wraps at 64, OpenSSH at 70); only the last one is shorter.
+_FULL_BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+# A line that is a key's body on its own: long, and mixing cases as base64 does.
+_STRONG_BASE64: Final = re.compile(r"(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9+/]{40,}={0,2}")
 _PEM_HEADER: Final = re.compile(r"(?:Proc-Type|DEK-Info|Comment):.*|")
 #: How far above a shown base64 line to look for the ``-----BEGIN … PRIVATE KEY-----``.
 PEM_REACH: Final = 256
@@ -175,16 +177,22 @@ def redact_text(text: str) -> str:
 
 
 def redact_lines(lines: Sequence[str]) -> list[str]:
-    """:func:`redact_text` of each line, plus the bodies of multi-line PEM private keys."""
+    """:func:`redact_text` of each line, plus the bodies of multi-line PEM private keys.
+
+    A key's block starts at a line that begins with ``-----BEGIN … PRIVATE KEY-----`` and
+    holds base64 (and an encrypted key's headers) until its ``-----END`` line.
+    """
     out = [redact_text(line) for line in lines]
     in_key = False
     for n, line in enumerate(out):
-        if _PEM_BEGIN.search(line) and not _PEM_END.search(line):
+        text = visible(line).strip()
+        if _PEM_BEGIN.match(text) and not _PEM_END.search(text):
             in_key = True
-        elif in_key and _PEM_END.search(line):
+        elif in_key and (_is_key_body(text) or _PEM_HEADER.fullmatch(text)):
+            if text:
+                out[n] = marker("private-key")
+        else:
             in_key = False
-        elif in_key and visible(line).strip():
-            out[n] = marker("private-key")
     return out
 
 
@@ -197,14 +205,14 @@ def _in_pem_block(number: int, chunk: Sequence[str], offset: int) -> bool:
 
     Walks up over base64 and PEM header lines to the ``BEGIN`` line. A walk that reaches the
     chunk's first line may have started in a key cut by the chunk boundary: it counts as one
-    when the line itself looks like a key's body (long, mixed case and digits).
+    when the line itself looks like a key's body (long, mixed case).
     """
     index = number - offset - 1
     for back in range(index - 1, max(-1, index - PEM_REACH), -1):
         text = visible(chunk[back]).strip()
-        if _PEM_BEGIN.search(text):
+        if _PEM_BEGIN.match(text):
             return True
-        if not (_is_key_body(text) or _PEM_HEADER.fullmatch(text)):
+        if not (_FULL_BASE64_LINE.fullmatch(text) or _PEM_HEADER.fullmatch(text)):
             return False
     if index - PEM_REACH >= 0:
         return False

@@ -90,6 +90,11 @@ class TriageResult:
     memo: Memo | None = None
     deliveries: tuple[DeliveryResult, ...] = ()
 
+    @property
+    def delivery_failed(self) -> bool:
+        """True when a configured delivery (file, GitHub, Slack, webhook) did not go through."""
+        return any(not d.delivered for d in self.deliveries)
+
 
 def _count_newlines(chunk: Chunk) -> int:
     if chunk.data is not None:
@@ -445,6 +450,8 @@ async def _triage(
     [outcome] = report.results
     document, memo = outcome[0], outcome[1]
     deliveries = outcome[2] if options.deliver else ()
+    if options.deliver:
+        document["deliveries"] = [d.to_json() for d in deliveries]
     return TriageResult(document=document, report=report, memo=memo, deliveries=deliveries)
 
 
