@@ -147,7 +147,7 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
+        sys.exit(exc.exit_code)  # 2 for usage; a refused input file says 3 itself
     except JugglerError as exc:
         click.echo(f"juggler: {exc}", err=True)
         sys.exit(EXIT_USAGE)
