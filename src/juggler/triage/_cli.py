@@ -11,6 +11,7 @@ import juggler
 
 from ._config import TriageConfig, load_config
 from ._present import printable, summary
+from ._resume import finish_journal, start_journal
 from .kb import Resolution
 from .pipeline import triage
 
@@ -31,6 +32,7 @@ def run_triage(
     options: dict[str, object],
     quiet: bool,
     debug: bool,
+    resume: str | None = None,
 ) -> int:
     """Run the triage, print it, and return the exit code.
 
@@ -40,6 +42,7 @@ def run_triage(
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
     config = load_config(options)
     deliver = options.get("out_dir") is not None or config.out_dir != TriageConfig().out_dir
+    journal = start_journal(kb, resume)  # prints the run id: a killed run can be resumed
     result = triage(
         logs,
         baseline=baseline,
@@ -52,7 +55,9 @@ def run_triage(
         timeline=trace,
         workers=workers,
         progress=None if not quiet else False,
+        journal=journal,
     )
+    finish_journal(journal)
     document = result.document
     if trace is not None:
         juggler.write_trace(result.report.trace, trace)

@@ -24,6 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._journal import JournalFold, RunJournal
 from ._secrets import redact_matches, redact_scan
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
@@ -59,6 +60,7 @@ class ScanJob:
     first_line: int
     baseline: frozenset[str] | None
     causes: tuple[Cause, ...] = ()
+    key: str = ""  # the run journal's key for the chunk ("" when not journaled)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +70,7 @@ class Scanned:
     source: str
     scan: ChunkScan
     causes: tuple[CauseMatch, ...]
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,7 +155,10 @@ def scan_job(job: ScanJob) -> Scanned:
     )
     # Credentials written in the log leave the worker as typed markers, never as text.
     return Scanned(
-        source=chunk.source, scan=redact_scan(scan, lines), causes=redact_matches(matches)
+        source=chunk.source,
+        scan=redact_scan(scan, lines),
+        causes=redact_matches(matches),
+        key=job.key,
     )
 
 
@@ -214,14 +220,22 @@ def _split_folds(folds: dict[str, _LogFold]) -> list[Scanned]:
 class _Plans:
     """Keeps each input's plan (line count, refusal) as its chunks go by to the workers."""
 
-    def __init__(self, baseline: frozenset[str] | None, causes: tuple[Cause, ...]) -> None:
+    def __init__(
+        self,
+        baseline: frozenset[str] | None,
+        causes: tuple[Cause, ...],
+        journal: JournalFold | None = None,
+    ) -> None:
         self.baseline = baseline
         self.causes = causes
         self.plans: list[Planned] = []
+        self.journal = journal
 
     def expand(self, source: Source | InputError) -> list[ScanJob]:
         plan = plan_source(source, self.baseline, self.causes)
         self.plans.append(plan)
+        if self.journal is not None:  # resuming: chunks already committed skip the workers
+            return self.journal.pending(plan.jobs, keyed=lambda job, key: replace(job, key=key))
         return list(plan.jobs)
 
 
@@ -307,6 +321,7 @@ def triage(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    journal: RunJournal | None = None,
 ) -> TriageResult:
     """Find why a build failed: ranked findings, build analysis, known causes, past incidents.
 
@@ -323,6 +338,8 @@ def triage(
         limits: Safety caps for reading inputs.
         workers: Worker processes (default: one per core).
         progress: Live progress bars on stderr (``None``: only on a terminal).
+        journal: Commit each chunk's scan to this run journal, and reuse what it already
+            holds (``--resume``; :mod:`juggler.triage._journal`). The caller finishes it.
 
     Returns:
         The triage document (findings, analysis, causes, similar incidents, inputs, rejected
@@ -343,6 +360,7 @@ def triage(
             limits=limits,
             workers=workers,
             progress=progress,
+            journal=journal,
         )
     )
 
@@ -361,6 +379,7 @@ async def triage_async(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    journal: RunJournal | None = None,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
     options = _Options(
@@ -372,6 +391,7 @@ async def triage_async(
         workers=workers,
         progress=progress,
         timeline=timeline,
+        journal=journal,
     )
     if not use_kb:
         return await _triage(logs, None, options)
@@ -411,6 +431,7 @@ class _Options:
     workers: int | None
     progress: bool | None
     timeline: str | None
+    journal: RunJournal | None = None
 
 
 async def _triage(
@@ -423,14 +444,18 @@ async def _triage(
         else None
     )
     causes = tuple(await store.list_causes()) if store is not None else ()
-    plans = _Plans(known, causes)
+    journaled = None
+    if options.journal is not None:
+        options.journal.begin(known, causes)
+        journaled = JournalFold(options.journal, _fold, _split_folds)
+    plans = _Plans(known, causes, journaled)
     assembly = _Assembly(plans, rejected)
     synthesis = _Synthesis(options.config, baseline_used=known is not None)
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
         juggler.cpu(scan_job, name="scan"),
-        juggler.reduce(_fold, initial={}, name="fold"),
-        juggler.io(_split_folds, flat=True, name="split"),
+        juggler.reduce(journaled.fold if journaled else _fold, initial={}, name="fold"),
+        juggler.io(journaled.split if journaled else _split_folds, flat=True, name="split"),
         juggler.cpu(merge_log, name="merge"),
         juggler.reduce(assembly.add, initial={}, name="assemble"),
         juggler.aio(_document_of(assembly), name="document"),

@@ -1,0 +1,57 @@
+"""``juggler triage --resume RUN_ID``: the CLI's side of the run journal (:mod:`._journal`).
+
+Every CLI run gets a run id, printed first on stderr, and journals its chunks next to the
+knowledge base (``$JUGGLER_JOURNAL`` overrides). A run that finishes drops its chunks; one
+that is interrupted (Ctrl-C, SIGTERM) is marked ``interrupted`` on the way out; one that is
+SIGKILLed stays ``running``. Either can be resumed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import sys
+from typing import TYPE_CHECKING
+
+from ._journal import RunJournal, default_journal_path, new_run_id
+
+if TYPE_CHECKING:
+    import os
+
+
+def start_journal(kb: str | os.PathLike[str] | None, resume: str | None) -> RunJournal:
+    """Open the journal for a new run, or for ``resume``; print the run id on stderr.
+
+    Raises:
+        ResumeError: ``resume`` names no unfinished run (one line; exit 2).
+    """
+    journal = RunJournal(default_journal_path(kb), resume or new_run_id(), resume=bool(resume))
+    atexit.register(_interrupted, journal)
+    if resume:
+        sys.stderr.write(
+            f"juggler: resuming run {journal.run_id} ({journal.journaled} chunks journaled)\n"
+        )
+    else:
+        sys.stderr.write(f"juggler: run {journal.run_id}\n")
+    sys.stderr.flush()
+    return journal
+
+
+def finish_journal(journal: RunJournal) -> None:
+    """The run completed: drop its chunks, mark it done, say what a resume reused."""
+    atexit.unregister(_interrupted)
+    if journal.journaled:
+        sys.stderr.write(
+            f"juggler: run {journal.run_id}: reused {journal.reused} of {journal.journaled} "
+            f"journaled chunks, scanned {journal.committed}\n"
+        )
+    journal.finish("done")
+    journal.close()
+
+
+def _interrupted(journal: RunJournal) -> None:
+    # At exit without finish_journal: Ctrl-C or SIGTERM (exit 130), or an error. What was
+    # committed stays for --resume.
+    with contextlib.suppress(Exception):  # the journal must never mask the exit status
+        journal.finish("interrupted")
+        journal.close()
