@@ -156,6 +156,7 @@ def log_canaries() -> dict[str, str]:
         "password": "hunter2" + _rnd(8),
         "token": "tk" + _rnd(18),
         "secret": "S" + _rnd(17),
+        "letters": _rnd(20, string.ascii_letters),  # no digit: a line key would keep it
         "url-password": "Pa55" + _rnd(12),
         "pem-1": _rnd(64, string.ascii_letters + string.digits + "+/"),
         "pem-2": _rnd(64, string.ascii_letters + string.digits + "+/"),
@@ -175,7 +176,7 @@ E       RuntimeError: push to https://deploy:{s["url-password"]}@registry.exampl
 E       key {s["aws-key"]} aws_secret_access_key = {s["aws-secret"]} password={s["password"]}
 E       slack {s["slack"]} google {s["google"]} stripe {s["stripe"]}
 E       npm {s["npm"]} pypi {s["pypi"]} jwt {s["jwt"]} gitlab {s["gitlab"]}
-E       API_TOKEN={s["token"]} client_secret: "{s["secret"]}"
+E       API_TOKEN={s["token"]} client_secret: "{s["secret"]}" DB_PASSWORD={s["letters"]}
 
 tests/test_deploy.py:12: RuntimeError
 =========================== short test summary info ============================

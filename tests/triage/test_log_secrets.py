@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
 import string
 from typing import TYPE_CHECKING
 
 import pytest
 
+from juggler.triage import InputError
 from juggler.triage._findings import scan_chunk
 from juggler.triage._secrets import marker, redact_lines, redact_scan, redact_text
-from juggler.triage.pipeline import triage
+from juggler.triage.ingest import iter_sources
+from juggler.triage.pipeline import plan_source, scan_job, triage
 from tests.cli.test_secrets import _rnd, log_canaries, secret_log
 
 if TYPE_CHECKING:
@@ -133,6 +136,21 @@ def test_a_huge_line_full_of_keywords_stays_linear() -> None:
     """Bounded repeats: a 400 KB line of keyword-laden words does not backtrack forever."""
     line = ("token" + "a" * 60 + " ") * 6000 + "password=x1y2z3"
     assert redact_text(line).endswith("password=[redacted:password]")
+
+
+def test_nothing_a_scan_worker_returns_holds_a_secret(tmp_path: Path) -> None:
+    """Every byte a worker sends the parent (and the journal stores): no canary, in any
+    chunk, including digit-free ones that line keys (digits masked) would otherwise keep."""
+    canaries = log_canaries()
+    log = tmp_path / "ci.log"
+    log.write_text(secret_log(canaries) * 3)
+    [source] = iter_sources([str(log)])
+    assert not isinstance(source, InputError)
+    plan = plan_source(source, baseline=frozenset({"nothing"}))
+    returned = b"".join(pickle.dumps(scan_job(job)) for job in plan.jobs)
+    assert b"[redacted:password]" in returned
+    leaked = [name for name, secret in canaries.items() if secret.encode() in returned]
+    assert leaked == []
 
 
 def test_findings_do_not_move(tmp_path: Path) -> None:

@@ -104,6 +104,8 @@ class RunJournal:
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            # A finished run's chunks are deleted; zero their pages rather than leave them.
+            self._conn.execute("PRAGMA secure_delete=ON")
             self._conn.executescript(_SCHEMA)
             self._done = self._open_run(resume)
         except BaseException:

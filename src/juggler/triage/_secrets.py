@@ -19,6 +19,8 @@ declared, by their shape.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
@@ -219,27 +221,66 @@ def _in_pem_block(number: int, chunk: Sequence[str], offset: int) -> bool:
     return bool(_STRONG_BASE64.fullmatch(visible(chunk[index]).strip()))
 
 
+def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
+    """The keys that hold a credential, each mapped to its redacted form.
+
+    Keys are masked lines (digits already ``<*>``), one per distinct line shape: searched
+    together in one pass, and only the few holding a keyword are redacted one by one.
+    """
+    listed = list(keys)
+    if not listed:
+        return {}
+    joined = "\n".join(listed).lower()
+    starts = list(itertools.accumulate((len(k) + 1 for k in listed), initial=0))
+    found = {bisect.bisect_right(starts, m.start()) - 1 for m in _TRIGGER.finditer(joined)}
+    changed = {}
+    for index in found:
+        key = listed[index]
+        clean = redact_text(key)
+        if clean != key:
+            changed[key] = clean
+    return changed
+
+
 def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
     """The scan with every text it carries redacted; numbers and ranges untouched.
+
+    Texts (shown lines, titles, test and step names, summaries) and the line keys the parent
+    counts templates by: a key is the line with its digits masked, so ``password=hunter``
+    would otherwise live on in the template counts and the run journal.
 
     Args:
         scan: A worker's scan of one chunk.
         chunk: The chunk's raw lines (``scan.offset + 1`` is the first), to tell whether a
             shown base64 line belongs to a PEM private key that begins above it.
     """
+    keys = _redacted_keys(scan.key_counts)
     lines = {}
     for n, (text, key) in scan.lines.items():
         clean = redact_text(text)
         stripped = clean.strip()
         if stripped and _is_key_body(stripped) and _in_pem_block(n, chunk, scan.offset):
             clean = marker("private-key")
-        lines[n] = (clean, key)
+        lines[n] = (clean, keys.get(key, key))
+    counts = scan.key_counts
+    if keys:
+        counts = {}
+        for key, count in scan.key_counts.items():
+            clean = keys.get(key, key)
+            counts[clean] = counts.get(clean, 0) + count
     hits = tuple(
         replace(h, title=redact_text(h.title), test=redact_text(h.test)) for h in scan.hits
     )
     events = tuple(replace(e, name=redact_text(e.name)) if e.name else e for e in scan.events)
-    summaries = tuple(redact_text(s) for s in scan.summaries)
-    return replace(scan, lines=lines, hits=hits, events=events, summaries=summaries)
+    return replace(
+        scan,
+        lines=lines,
+        hits=hits,
+        events=events,
+        summaries=tuple(redact_text(s) for s in scan.summaries),
+        key_counts=counts,
+        heads=tuple(redact_text(h) for h in scan.heads),
+    )
 
 
 def redact_matches(matches: Iterable[CauseMatch]) -> tuple[CauseMatch, ...]:
