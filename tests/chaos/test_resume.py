@@ -145,7 +145,7 @@ def test_resume_after_a_signal_reuses_committed_work(
     proc = _triage(reference["log"], tmp_path / "cut", journal)
     assert proc.stderr is not None
     first = proc.stderr.readline()
-    match = re.match(r"juggler: run ([0-9a-f]{16})$", first.strip())
+    match = re.match(r"juggler run ([0-9a-f]{16})$", first.strip())
     assert match, first
     run_id = match.group(1)
     # A random moment: after a random number of commits (at least one, and not the last

@@ -1,6 +1,7 @@
 """``juggler triage --resume RUN_ID``: the CLI's side of the run journal (:mod:`._journal`).
 
-Every CLI run gets a run id, printed first on stderr, and journals its chunks next to the
+Every CLI run gets a run id, printed first on stderr (``juggler run <id>``: not a
+``juggler:`` line, which reports a problem), and journals its chunks next to the
 knowledge base (``$JUGGLER_JOURNAL`` overrides). A run that finishes drops its chunks; one
 that is interrupted (Ctrl-C, SIGTERM) is marked ``interrupted`` on the way out; one that is
 SIGKILLed stays ``running``. Either can be resumed.
@@ -29,10 +30,10 @@ def start_journal(kb: str | os.PathLike[str] | None, resume: str | None) -> RunJ
     atexit.register(_interrupted, journal)
     if resume:
         sys.stderr.write(
-            f"juggler: resuming run {journal.run_id} ({journal.journaled} chunks journaled)\n"
+            f"juggler run {journal.run_id}: resuming ({journal.journaled} chunks journaled)\n"
         )
     else:
-        sys.stderr.write(f"juggler: run {journal.run_id}\n")
+        sys.stderr.write(f"juggler run {journal.run_id}\n")
     sys.stderr.flush()
     return journal
 
@@ -42,7 +43,7 @@ def finish_journal(journal: RunJournal) -> None:
     atexit.unregister(_interrupted)
     if journal.journaled:
         sys.stderr.write(
-            f"juggler: run {journal.run_id}: reused {journal.reused} of {journal.journaled} "
+            f"juggler run {journal.run_id}: reused {journal.reused} of {journal.journaled} "
             f"journaled chunks, scanned {journal.committed}\n"
         )
     journal.finish("done")
