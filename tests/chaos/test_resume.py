@@ -87,7 +87,7 @@ def _memo(out: Path) -> tuple[str, Any]:
 
 
 def _document(stdout: str) -> dict[str, Any]:
-    document = json.loads(stdout)
+    document: dict[str, Any] = json.loads(stdout)
     document.pop("deliveries", None)  # attempts carry their timings
     return document
 

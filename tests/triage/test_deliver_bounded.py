@@ -8,7 +8,11 @@ channel must end within attempts × timeout plus backoff, and report the failure
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -24,6 +28,7 @@ from .test_memo import sample_triage
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from juggler.triage.deliver import DeliveryResult
 
@@ -220,3 +225,38 @@ def test_a_long_retry_after_cannot_stretch_the_budget() -> None:
     assert result.error == "HTTP 429 Too Many Requests"
     assert elapsed <= policy.budget_s() + SLACK_S
     assert sum(sleeps) <= policy.budget_s()
+
+
+@pytest.mark.timeout(120)
+def test_triage_with_a_dripping_webhook_ends_reports_it_and_exits_4(tmp_path: Path) -> None:
+    """The reported case end to end: the triage ends, says so, and exits 4."""
+    log = tmp_path / "ci.log"
+    log.write_text("E   AssertionError: boom\nFAILED tests/a.py::t - AssertionError: boom\n")
+    env = {
+        **os.environ,
+        "JUGGLER_WEBHOOK_ATTEMPTS": "2",
+        "JUGGLER_WEBHOOK_TIMEOUT_S": "1",
+        "JUGGLER_WEBHOOK_BACKOFF_S": "0.1",
+        "JUGGLER_JOURNAL": str(tmp_path / "runs.sqlite3"),
+    }
+    with RawServer(drip) as server:
+        env["JUGGLER_WEBHOOK_URLS"] = server.url
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "juggler", "triage", str(log), "--no-kb", "--json"),
+                *("--quiet", "--out-dir", str(tmp_path / "memo")),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=100,
+            check=False,
+        )
+    assert done.returncode == 4, done.stderr
+    assert "webhook" in done.stderr
+    assert "not delivered after 2 tries" in done.stderr
+    deliveries = json.loads(done.stdout)["deliveries"]
+    [hook] = [d for d in deliveries if d["channel"] == "webhook"]
+    assert not hook["delivered"]
+    assert all(a["elapsed_s"] <= 1.5 for a in hook["attempts"])
+    assert [d["delivered"] for d in deliveries if d["channel"] == "file"] == [True]

@@ -34,7 +34,7 @@ BAD: dict[str, tuple[str, bytes, str]] = {
 
 def _import(
     tmp_path: Path, name: str, data: bytes | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> subprocess.CompletedProcess[bytes]:
     args = [sys.executable, "-m", "juggler", "kb", "--kb", str(tmp_path / "kb.sqlite3")]
     return subprocess.run(
         [*args, "import", name],
@@ -43,7 +43,7 @@ def _import(
         timeout=60,
         check=False,
         cwd=tmp_path,
-    )  # type: ignore[call-overload, no-any-return]
+    )
 
 
 @pytest.mark.parametrize("case", sorted(BAD))

@@ -11,22 +11,35 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
-from ._journal import RunJournal, default_journal_path, new_run_id
+from ._journal import ResumeError, RunJournal, default_journal_path, new_run_id
 
 if TYPE_CHECKING:
     import os
 
 
-def start_journal(kb: str | os.PathLike[str] | None, resume: str | None) -> RunJournal:
+def start_journal(kb: str | os.PathLike[str] | None, resume: str | None) -> RunJournal | None:
     """Open the journal for a new run, or for ``resume``; print the run id on stderr.
 
+    A journal that cannot be opened (a read-only home, a full disk) does not stop a new
+    run: it is said in one line, and the run goes on without being resumable.
+
     Raises:
-        ResumeError: ``resume`` names no unfinished run (one line; exit 2).
+        ResumeError: ``resume`` names no unfinished run, or the journal cannot be read
+            (one line; exit 2).
     """
-    journal = RunJournal(default_journal_path(kb), resume or new_run_id(), resume=bool(resume))
+    path = default_journal_path(kb)
+    try:
+        journal = RunJournal(path, resume or new_run_id(), resume=bool(resume))
+    except (OSError, sqlite3.Error) as exc:
+        reason = f"{path}: {getattr(exc, 'strerror', None) or exc}"
+        if resume:
+            raise ResumeError(f"--resume {resume}: cannot open the run journal {reason}") from None
+        sys.stderr.write(f"juggler: run journal unavailable ({reason}); no --resume\n")
+        return None
     atexit.register(_interrupted, journal)
     if resume:
         sys.stderr.write(
@@ -38,8 +51,10 @@ def start_journal(kb: str | os.PathLike[str] | None, resume: str | None) -> RunJ
     return journal
 
 
-def finish_journal(journal: RunJournal) -> None:
+def finish_journal(journal: RunJournal | None) -> None:
     """The run completed: drop its chunks, mark it done, say what a resume reused."""
+    if journal is None:
+        return
     atexit.unregister(_interrupted)
     if journal.journaled:
         sys.stderr.write(
