@@ -94,3 +94,13 @@ def test_an_unusable_journal_does_not_stop_a_run(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "run journal unavailable" in done.stderr
+
+
+def test_a_journal_that_cannot_write_never_costs_the_run_its_result(tmp_path: Path) -> None:
+    """A commit that fails (here: the database is gone from under it) is recorded, not
+    raised: the fold goes on, and the failure is there to be reported."""
+    journal = RunJournal(tmp_path / "runs.sqlite3", "r", resume=False)
+    journal.close()
+    journal.commit("k", {"scan": 1})
+    assert journal.failed is not None
+    assert journal.committed == 0

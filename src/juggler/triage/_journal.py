@@ -116,6 +116,8 @@ class RunJournal:
         #: Chunks taken from the journal, and chunks committed by this process.
         self.reused = 0
         self.committed = 0
+        #: Why the journal stopped recording (a full disk...), or ``None``.
+        self.failed: str | None = None
 
     def _open_run(self, resume: bool) -> dict[str, bytes]:
         now = time.time()
@@ -184,17 +186,26 @@ class RunJournal:
         return value
 
     def commit(self, key: str, result: Any) -> None:
-        """Record one chunk's result (one transaction; a repeat overwrites)."""
-        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO chunks (run_id, key, result) VALUES (?, ?, ?)",
-                (self.run_id, key, blob),
-            )
-            self._conn.execute(
-                "UPDATE runs SET updated = ? WHERE run_id = ?", (time.time(), self.run_id)
-            )
-            self.committed += 1
+        """Record one chunk's result (one transaction; a repeat overwrites).
+
+        Never raises: a journal that cannot be written (a full disk) must not cost the run
+        its findings. It stops recording and says why in :attr:`failed`.
+        """
+        if self.failed is not None:
+            return
+        try:
+            blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            with self._lock, self._conn:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO chunks (run_id, key, result) VALUES (?, ?, ?)",
+                    (self.run_id, key, blob),
+                )
+                self._conn.execute(
+                    "UPDATE runs SET updated = ? WHERE run_id = ?", (time.time(), self.run_id)
+                )
+                self.committed += 1
+        except (sqlite3.Error, OSError, pickle.PicklingError) as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
 
     def finish(self, status: str) -> None:
         """Mark the run ``done`` (its chunks are dropped) or ``interrupted`` (kept)."""

@@ -56,12 +56,15 @@ def finish_journal(journal: RunJournal | None) -> None:
     if journal is None:
         return
     atexit.unregister(_interrupted)
+    if journal.failed:
+        sys.stderr.write(f"juggler: run journal stopped recording ({journal.failed})\n")
     if journal.journaled:
         sys.stderr.write(
             f"juggler run {journal.run_id}: reused {journal.reused} of {journal.journaled} "
             f"journaled chunks, scanned {journal.committed}\n"
         )
-    journal.finish("done")
+    with contextlib.suppress(sqlite3.Error, OSError):  # the findings are out already
+        journal.finish("done")
     journal.close()
 
 
