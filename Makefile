@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo engine-demo test lint bench clean
+.PHONY: demo engine-demo test lint bench lock clean
 
-$(STAMP): pyproject.toml
+# Every library and tool at the version uv.lock pins (hashes checked), so a release of ruff,
+# mypy or pytest cannot turn CI red without a commit; then juggler itself, editable.
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Triage the bundled failing logs offline: memo in three formats, HTML timeline, local KB.
@@ -40,8 +43,16 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/bench.txt
 	$(BIN)/python bench/engine.py
+
+# After editing dependencies in pyproject.toml: re-resolve uv.lock and export what pip installs
+# (the dev group plus every published extra, so CI tests them all; the bench group).
+EXPORT := $(BIN)/uv export --frozen --quiet --no-emit-project --all-extras --no-default-groups
+lock: $(STAMP)
+	$(BIN)/uv lock
+	$(EXPORT) --group dev --format requirements-txt -o requirements/dev.txt
+	$(EXPORT) --group bench --format requirements-txt -o requirements/bench.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html

@@ -216,6 +216,8 @@ class StageRunner:
         self._plain_aio = stage.placement == "aio" and stage.timeout_s is None and not stage.flat
         self._tasks: asyncio.TaskGroup | None = None
         self._importable = stage.placement == "cpu"
+        if stage.placement == "cpu":
+            check_importable(stage.fn)  # the run's first use: fails before any pool starts
         if stage.placement == "auto":
             try:
                 check_importable(stage.fn)

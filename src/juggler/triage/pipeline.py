@@ -92,6 +92,8 @@ class TriageResult:
     report: juggler.RunReport
     memo: Memo | None = None
     deliveries: tuple[DeliveryResult, ...] = ()
+    learned: tuple[int, ...] = ()
+    """Ids of the incidents ``learn=`` stored (one per log with findings)."""
 
     @property
     def delivery_failed(self) -> bool:
@@ -398,13 +400,13 @@ async def triage_async(
     async with open_store(kb) as store:
         result = await _triage(logs, store, options)
         if learn is not None:
-            await _learn(store, result, project, learn)
+            result.learned = await _learn(store, result, project, learn)
         return result
 
 
 async def _learn(
     store: KnowledgeStore, result: TriageResult, project: str, resolution: Resolution
-) -> None:
+) -> tuple[int, ...]:
     """Store each triaged log's failure as an incident, so later triages recall it."""
     incidents = [
         Incident(
@@ -417,8 +419,7 @@ async def _learn(
         for name, document in _per_log(result.document)
         if document["findings"]
     ]
-    if incidents:
-        await store.add_incidents(incidents)
+    return tuple(await store.add_incidents(incidents)) if incidents else ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

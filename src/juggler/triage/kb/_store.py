@@ -66,16 +66,19 @@ _INLINE_FLOATS: Final = 1 << 21
 def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Where the knowledge base lives.
 
-    Order: ``path`` if given, else ``$JUGGLER_KB``, else
-    ``$XDG_DATA_HOME/juggler/kb.sqlite3`` (``~/.local/share/juggler/kb.sqlite3``).
+    Order: ``path`` if given, else ``$JUGGLER_KB``, else ``kb.sqlite3`` in the user data
+    folder of the platform (``platformdirs``: ``$XDG_DATA_HOME/juggler`` or
+    ``~/.local/share/juggler`` on Linux, ``~/Library/Application Support/juggler`` on macOS,
+    ``%LOCALAPPDATA%\\juggler`` on Windows).
     """
     if path:
         return Path(path)
     env = os.environ.get("JUGGLER_KB")
     if env:
         return Path(env)
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "juggler" / "kb.sqlite3"
+    import platformdirs  # lazy: cpu workers import this package only to match causes
+
+    return platformdirs.user_data_path("juggler", appauthor=False) / "kb.sqlite3"
 
 
 class KnowledgeStore(Protocol):
