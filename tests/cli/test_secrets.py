@@ -49,6 +49,7 @@ def _forms(secret: str) -> list[bytes]:
     return [raw, urllib.parse.quote(secret, safe="").encode(), base64.b64encode(raw)]
 
 
+@pytest.mark.timeout(120)  # two CLI triages and a failing webhook: ~13 s alone, more under load
 def test_no_canary_in_any_byte_produced(tmp_path: Path) -> None:
     """Webhook failing then timing out, --debug, trace, memos, KB: zero canary hits."""
     log = tmp_path / "ci.log"
