@@ -107,6 +107,11 @@ def demo(
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.option(
+    "--resume",
+    metavar="RUN_ID",
+    help="Continue an interrupted run: reuse the chunks it committed, scan the rest.",
+)
 def triage(
     logs: tuple[str, ...],
     baseline: tuple[str, ...],
@@ -127,6 +132,7 @@ def triage(
     top: int,
     quiet: bool,
     debug: bool,
+    resume: str | None,
 ) -> None:
     """Find the lines that explain why a build failed in LOGS (files, folders, archives, -)."""
     from .triage._cli import run_triage
@@ -147,6 +153,7 @@ def triage(
         options={"out_dir": out_dir, "llm_url": llm_url, "llm_model": llm_model},
         quiet=quiet,
         debug=debug,
+        resume=resume,
     )
     sys.exit(code)
 

@@ -161,14 +161,15 @@ def test_import_from_stdin_and_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("causes:\n  - name: x\n    indications: ['(']\n")
     result = _kb(tmp_path, "import", str(bad))
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # the input refused (README's exit codes)
     assert "x: indication 1 is not a valid regex" in result.output
     missing = _kb(tmp_path, "import", str(tmp_path / "nope.yaml"))
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3
     assert "nope.yaml: cannot read" in missing.output
     shape = tmp_path / "shape.json"
     shape.write_text('{"causes": [{"category": "x"}]}')
     result = _kb(tmp_path, "import", str(shape))
+    assert result.exit_code == 3
     assert "cause #1: missing field 'name'" in result.output
 
 

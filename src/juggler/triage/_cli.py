@@ -12,6 +12,7 @@ import juggler
 from ._config import TriageConfig, load_config
 from ._preflight import check_kb, check_out_dir, check_trace
 from ._present import DEFAULT_TOP, printable, summary
+from ._resume import finish_journal, start_journal
 from .deliver import DeliveryResult, deliver_github
 from .kb import Resolution
 from .pipeline import TriageResult, triage
@@ -35,12 +36,13 @@ def run_triage(
     quiet: bool,
     debug: bool,
     config_file: str | None = None,
+    resume: str | None = None,
 ) -> int:
     """Run the triage, print it, and return the exit code.
 
     0 ok, 1 partial (some input refused), 3 every input refused, 4 a delivery failed; when
     several apply, 3 wins over 4 and 4 over 1. Every output path is checked before the run
-    (one-line ``ConfigError``, exit 2 from the caller).
+    (one-line ``ConfigError``, exit 2 from the caller). ``resume``: a run id to continue.
     """
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
     config = load_config(options, config_file=config_file)
@@ -51,6 +53,7 @@ def run_triage(
     if trace is not None:
         check_trace(trace)
     kb_file = check_kb(kb) if use_kb else None
+    journal = start_journal(kb, resume)  # prints the run id: a killed run can be resumed
     result = triage(
         logs,
         baseline=baseline,
@@ -63,7 +66,9 @@ def run_triage(
         timeline=trace,
         workers=workers,
         progress=None if not quiet else False,
+        journal=journal,
     )
+    finish_journal(journal)
     document = result.document
     if trace is not None:
         juggler.write_trace(result.report.trace, trace)

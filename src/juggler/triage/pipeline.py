@@ -24,7 +24,9 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._journal import JournalFold, RunJournal
 from ._novelty import mark_novelty
+from ._secrets import redact_matches, redact_scan
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
@@ -59,6 +61,7 @@ class ScanJob:
     first_line: int
     baseline: frozenset[str] | None
     causes: tuple[Cause, ...] = ()
+    key: str = ""  # the run journal's key for the chunk ("" when not journaled)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +71,7 @@ class Scanned:
     source: str
     scan: ChunkScan
     causes: tuple[CauseMatch, ...]
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +95,11 @@ class TriageResult:
     deliveries: tuple[DeliveryResult, ...] = ()
     learned: tuple[int, ...] = ()
     """Ids of the incidents ``learn=`` stored (one per log with findings)."""
+
+    @property
+    def delivery_failed(self) -> bool:
+        """True when a configured delivery (file, GitHub, Slack, webhook) did not go through."""
+        return any(not d.delivered for d in self.deliveries)
 
 
 def _count_newlines(chunk: Chunk) -> int:
@@ -147,7 +156,13 @@ def scan_job(job: ScanJob) -> Scanned:
         replace(m, evidence=tuple((a + offset, b + offset) for a, b in m.evidence))
         for m in (match_causes(lines, job.causes) if job.causes else ())
     )
-    return Scanned(source=chunk.source, scan=scan, causes=matches)
+    # Credentials written in the log leave the worker as typed markers, never as text.
+    return Scanned(
+        source=chunk.source,
+        scan=redact_scan(scan, lines),
+        causes=redact_matches(matches),
+        key=job.key,
+    )
 
 
 def merge_log(folded: Scanned) -> tuple[str, dict[str, Any]]:
@@ -210,14 +225,22 @@ def _split_folds(folds: dict[str, _LogFold]) -> list[Scanned]:
 class _Plans:
     """Keeps each input's plan (line count, refusal) as its chunks go by to the workers."""
 
-    def __init__(self, baseline: frozenset[str] | None, causes: tuple[Cause, ...]) -> None:
+    def __init__(
+        self,
+        baseline: frozenset[str] | None,
+        causes: tuple[Cause, ...],
+        journal: JournalFold | None = None,
+    ) -> None:
         self.baseline = baseline
         self.causes = causes
         self.plans: list[Planned] = []
+        self.journal = journal
 
     def expand(self, source: Source | InputError) -> list[ScanJob]:
         plan = plan_source(source, self.baseline, self.causes)
         self.plans.append(plan)
+        if self.journal is not None:  # resuming: chunks already committed skip the workers
+            return self.journal.pending(plan.jobs, keyed=lambda job, key: replace(job, key=key))
         return list(plan.jobs)
 
 
@@ -303,6 +326,7 @@ def triage(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    journal: RunJournal | None = None,
 ) -> TriageResult:
     """Find why a build failed: ranked findings, build analysis, known causes, past incidents.
 
@@ -319,6 +343,8 @@ def triage(
         limits: Safety caps for reading inputs.
         workers: Worker processes (default: one per core).
         progress: Live progress bars on stderr (``None``: only on a terminal).
+        journal: Commit each chunk's scan to this run journal, and reuse what it already
+            holds (``--resume``; :mod:`juggler.triage._journal`). The caller finishes it.
 
     Returns:
         The triage document (findings, analysis, causes, similar incidents, inputs, rejected
@@ -339,6 +365,7 @@ def triage(
             limits=limits,
             workers=workers,
             progress=progress,
+            journal=journal,
         )
     )
 
@@ -357,6 +384,7 @@ async def triage_async(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    journal: RunJournal | None = None,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
     options = _Options(
@@ -368,6 +396,7 @@ async def triage_async(
         workers=workers,
         progress=progress,
         timeline=timeline,
+        journal=journal,
     )
     if not use_kb:
         return await _triage(logs, None, options)
@@ -406,6 +435,7 @@ class _Options:
     workers: int | None
     progress: bool | None
     timeline: str | None
+    journal: RunJournal | None = None
 
 
 async def _triage(
@@ -418,14 +448,18 @@ async def _triage(
         else None
     )
     causes = tuple(await store.list_causes()) if store is not None else ()
-    plans = _Plans(known, causes)
+    journaled = None
+    if options.journal is not None:
+        options.journal.begin(known, causes)
+        journaled = JournalFold(options.journal, _fold, _split_folds)
+    plans = _Plans(known, causes, journaled)
     assembly = _Assembly(plans, rejected)
     synthesis = _Synthesis(options.config, baseline_used=known is not None)
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
         juggler.cpu(scan_job, name="scan"),
-        juggler.reduce(_fold, initial={}, name="fold"),
-        juggler.io(_split_folds, flat=True, name="split"),
+        juggler.reduce(journaled.fold if journaled else _fold, initial={}, name="fold"),
+        juggler.io(journaled.split if journaled else _split_folds, flat=True, name="split"),
         juggler.cpu(merge_log, name="merge"),
         juggler.reduce(assembly.add, initial={}, name="assemble"),
         juggler.aio(_document_of(assembly), name="document"),
@@ -445,6 +479,8 @@ async def _triage(
     [outcome] = report.results
     document, memo = outcome[0], outcome[1]
     deliveries = outcome[2] if options.deliver else ()
+    if options.deliver:
+        document["deliveries"] = [d.to_json() for d in deliveries]
     return TriageResult(document=document, report=report, memo=memo, deliveries=deliveries)
 
 

@@ -35,8 +35,8 @@ def deliver_memo(
     Blocking (an ``io`` stage). Never raises for a delivery: each channel's outcome is one
     :class:`DeliveryResult`, in the order above. A failed channel does not stop the next.
     Worst-case duration per HTTP channel: ``webhook_attempts × webhook_timeout_s`` plus the
-    backoff waits; threads cannot be cancelled mid-request, so the caller either waits or
-    abandons the thread and reports.
+    backoff waits (:meth:`Backoff.budget_s`), a hard deadline however slowly a receiver
+    answers: each attempt's sockets are cut when its time is up.
 
     Args:
         triage: The triage document (embedded in the JSON memo; its analysis in webhooks).

@@ -9,16 +9,22 @@ or forge a link.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 from .._redact import NO_SECRETS, Redactor
 from ..synth._escape import scrub_value, visible_controls
+from ._deadline import deadline_client
 from ._http import Backoff, post_with_retries, safe_target
 from ._result import DeliveryResult
+from .webhooks import IDEMPOTENCY_HEADER
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
     from ..synth import Memo
 
 MAX_BLOCKS = 50
@@ -110,26 +116,35 @@ def send_slack(
     backoff: Backoff | None = None,
     redactor: Redactor = NO_SECRETS,
     client: httpx.Client | None = None,
+    idempotency_key: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryResult:
     """Post the memo to a Slack incoming webhook. Blocking; never raises.
 
-    The webhook URL is a secret (its path is the token): it is added to the redactor and
-    only ``https://hooks.slack.com/…`` is ever shown.
+    Over within ``backoff.budget_s()`` (attempts × timeout plus backoff), however slowly the
+    receiver answers. Every try carries the same ``Idempotency-Key`` (RELIABILITY.md
+    Semantics §1). The webhook URL is a secret (its path is the token): it is added to the
+    redactor and only ``https://hooks.slack.com/…`` is ever shown.
     """
     redactor = redactor.merged(Redactor.from_values([webhook_url]))
     memo = scrub_value(memo, redactor)
     payload = {"text": _cap(slack_text(memo.headline)), "blocks": build_blocks(memo)}
     body = json.dumps(payload, ensure_ascii=False).encode()
     own = client is None
-    http = client or httpx.Client(follow_redirects=False)
+    http, deadline = (client, None) if client is not None else deadline_client(webhook_url)
+    key = idempotency_key or uuid.uuid4().hex
     try:
         delivered, attempts, error = post_with_retries(
             http,
             webhook_url,
             body=body,
-            headers_for=lambda _n: {"Content-Type": "application/json"},
+            # The same key on every try: a receiver that saw the post can drop a retry of
+            # it (Slack ignores the header; a relay in front of it may not).
+            headers_for=lambda _n: {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key},
             backoff=backoff or Backoff(),
             redactor=redactor,
+            sleep=sleep,
+            deadline=deadline,
         )
     finally:
         if own:
@@ -140,5 +155,5 @@ def send_slack(
         delivered=delivered,
         attempts=attempts,
         error=error,
-        detail=(("blocks", str(len(payload["blocks"]))),),
+        detail=(("blocks", str(len(payload["blocks"]))), ("idempotency_key", key)),
     )

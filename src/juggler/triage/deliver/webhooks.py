@@ -21,15 +21,16 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from .._redact import NO_SECRETS, Redactor
 from ..synth._escape import scrub_value
+from ._deadline import deadline_client
 from ._http import Backoff, post_with_retries, safe_target
 from ._result import DeliveryResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    import httpx
 
     from ..synth import Memo
 
@@ -105,8 +106,10 @@ def send_webhook(
 ) -> DeliveryResult:
     """POST ``payload`` as JSON to ``url``, signed, retrying 5xx and timeouts with backoff.
 
-    Blocking (run it in an ``io`` thread); it cannot be cancelled mid-request, but each try
-    is bounded by ``backoff.timeout_s``. The payload is scrubbed of secrets before sending.
+    Blocking (run it in an ``io`` thread); it cannot be cancelled mid-request, but it is
+    over within ``backoff.budget_s()`` (attempts × timeout plus backoff): each try is cut at
+    ``backoff.timeout_s`` however slowly the answer drips (with the default client). The
+    payload is scrubbed of secrets before sending.
     Never raises: failures come back as a result with
     ``delivered=False`` and every attempt recorded. The URL, the secret and anything else the
     redactor knows never appear in the result.
@@ -149,7 +152,7 @@ def send_webhook(
         return headers
 
     own = client is None
-    http = client or httpx.Client(follow_redirects=False)
+    http, deadline = (client, None) if client is not None else deadline_client(url)
     try:
         delivered, attempts, error = post_with_retries(
             http,
@@ -159,6 +162,7 @@ def send_webhook(
             backoff=policy,
             redactor=redactor,
             sleep=sleep,
+            deadline=deadline,
         )
     finally:
         if own:

@@ -94,13 +94,6 @@ def _read_input(source: str) -> str:
         raise _Failure(f"{source}: {exc.strerror or exc}") from None
 
 
-def _load(source: str) -> Any:
-    try:
-        return load_document(source, _read_input(source) if source == "-" else None)
-    except KnowledgeBaseError as exc:
-        raise _Failure(str(exc)) from None
-
-
 def _when(ts: float) -> str:
     return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -369,12 +362,21 @@ def import_(ctx: click.Context, source: str, replace: bool) -> None:
     click.echo(f"imported {written} causes{note} and {learned} incidents")
 
 
+class _Refused(click.ClickException):
+    """The import file itself is refused: exit 3, "every input refused" (README)."""
+
+    exit_code = 3
+
+
 def parse_document_or_fail(source: str) -> tuple[list[Cause], list[Incident]]:
-    """Causes and incidents of ``source``, or a one-line failure."""
+    """Causes and incidents of ``source``, or one line naming it and why it is refused."""
     try:
-        return parse_document(source, _load(source))
+        text = sys.stdin.buffer.read().decode("utf-8") if source == "-" else None
+        return parse_document(source, load_document(source, text))
     except KnowledgeBaseError as exc:
-        raise _Failure(str(exc)) from None
+        raise _Refused(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise _Refused(f"{source}: not UTF-8 (byte {exc.start})") from None
 
 
 @kb.command()

@@ -1,0 +1,288 @@
+"""Credentials written in the log itself, replaced by typed markers before text leaves a scan.
+
+CI logs leak tokens all the time (``echo $TOKEN``, a ``curl -u``, a failing ``git clone`` of
+``https://user:pass@…``). :func:`redact_text` finds well-known credential formats
+(:mod:`._secret_rules`: GitHub, GitLab, AWS, Slack, Google, Stripe, npm, PyPI, JWTs, PEM
+private keys, ``password=``/``token=``/``secret=`` assignments, ``Authorization`` headers,
+``user:password@`` in URLs) and replaces each with ``[redacted:<kind>]``.
+
+Where: a scan worker redacts the text its chunk scan carries out (shown lines, titles, step
+names, test names, cause descriptions; :func:`redact_scan`), so nothing downstream — ranking,
+the document, memos, the KB, deliveries — ever holds the secret. Only those lines are
+searched, never the whole log: a scan keeps a few hundred lines of a million, and a regex
+pass over every line would cost as much as the scan itself. A marker replaces text within
+one line, so line numbers and finding positions do not change.
+
+Unlike :mod:`._redact` (configured secrets, known by value), this finds secrets nobody
+declared, by their shape.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
+
+from ._secret_rules import RULES, SecretRule
+from .detect._normalise import visible
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from ._findings import ChunkScan
+    from .kb import CauseMatch
+
+__all__ = ["marker", "redact_lines", "redact_scan", "redact_text"]
+
+PREFIX: Final = "[redacted:"
+
+# Assignments: ``password=…``, ``DB_PASSWORD: '…'``, ``"api_key": "…"``, ``token => …``.
+# Bounded repeats: a long word holding a keyword must not make the search quadratic.
+_NAME_WORDS = (
+    r"passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|"
+    r"private[_-]?key|credentials?"
+)
+_ASSIGNMENT: Final = re.compile(
+    r"(?i)(?P<name>[\w.-]{0,40}?(?:" + _NAME_WORDS + r")[\w.-]{0,40})(?P<q>[\"']?)"
+    r"(?P<sep>[ \t]*(?::=|=>|=|:)[ \t]*)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"&;,)\]}]+)"
+)
+# Command-line flags: ``--password hunter2``, ``--token "x"``.
+_FLAG: Final = re.compile(
+    r"(?i)(?<![\w-])(?P<name>--?[\w-]{0,30}?(?:passw(?:or)?d|token|secret|api-key)[\w-]{0,20})"
+    r"[ \t]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'-][^\s]*)"
+)
+_KEYWORDS_OF_ASSIGNMENTS = (
+    "passw",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "access_key",
+    "access-key",
+    "auth_key",
+    "auth-key",
+    "private_key",
+    "private-key",
+    "credential",
+)
+# Values that stand for a secret without being one: masks, variables, placeholders.
+_PLACEHOLDER: Final = re.compile(
+    r"(?i)^(?:\*+|x{3,}|•+|\.{3}|\$.*|%[\w]+%|<.*>|\{\{.*|\[redacted.*|null|none|nil|true|false|"
+    r"undefined|\(none\)|\(hidden\)|\(redacted\))$"
+)
+_PEM_BEGIN: Final = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END: Final = re.compile(r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
+# A PEM body line, and the ``Proc-Type:``/``DEK-Info:`` headers of an encrypted key.
+_BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{2,}={0,2}")
+# A full line of a key's body (PEM wraps at 64, OpenSSH at 70); only the last one is shorter.
+_FULL_BASE64_LINE: Final = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+# A line that is a key's body on its own: long, and mixing cases as base64 does.
+_STRONG_BASE64: Final = re.compile(r"(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9+/]{40,}={0,2}")
+_PEM_HEADER: Final = re.compile(r"(?:Proc-Type|DEK-Info|Comment):.*|")
+#: How far above a shown base64 line to look for the ``-----BEGIN … PRIVATE KEY-----``.
+PEM_REACH: Final = 256
+
+
+def marker(kind: str) -> str:
+    """The text a secret of ``kind`` becomes: ``[redacted:<kind>]``."""
+    return f"{PREFIX}{kind}]"
+
+
+def _kind_of_name(name: str) -> str:
+    low = name.lower()
+    if "passw" in low or "pwd" in low:
+        return "password"
+    if "token" in low:
+        return "token"
+    if "secret" in low:
+        return "secret"
+    if "credential" in low:
+        return "credentials"
+    return "api-key"
+
+
+def _trigger() -> re.Pattern[str]:
+    words = {k for rule in RULES for k in rule.keywords} | set(_KEYWORDS_OF_ASSIGNMENTS)
+    words.add("private key")
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+_TRIGGER: Final = _trigger()
+_COMPILED: Final = tuple((rule, re.compile(rule.regex)) for rule in RULES)
+
+
+def _replace_rule(rule: SecretRule, pattern: re.Pattern[str], text: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if PREFIX in whole and rule.group:
+            return whole  # already redacted by a more specific rule
+        start, end = match.span(rule.group)
+        base = match.start()
+        return whole[: start - base] + marker(rule.kind) + whole[end - base :]
+
+    return pattern.sub(sub, text)
+
+
+def _replace_assignment(match: re.Match[str]) -> str:
+    raw = match.group("value")
+    quoted = raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) >= 2
+    value = raw[1:-1] if quoted else raw
+    whole = match.group(0)
+    if len(value) < 3 or _PLACEHOLDER.match(value) or PREFIX in value:
+        return whole
+    sep = match.groupdict().get("sep") or ""
+    if ":" in sep and "=" not in sep and not quoted and value.isalpha():
+        return whole  # "Invalid token: expired" is prose, not an assignment
+    kind = _kind_of_name(match.group("name"))
+    if kind == "token" and value.isdigit():
+        return whole  # "max_tokens=256" counts tokens
+    kept = whole[: match.start("value") - match.start()]
+    inner = marker(kind)
+    return kept + (f"{raw[0]}{inner}{raw[0]}" if quoted else inner)
+
+
+def _replace_flag(match: re.Match[str]) -> str:
+    name = match.group("name").lower()
+    if any(word in name for word in ("file", "path", "env", "var", "length", "ttl", "expir")):
+        return match.group(0)
+    return _replace_assignment(match)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential of a known format replaced by ``[redacted:<kind>]``.
+
+    Works on one line or several; never adds or removes a newline. Text without any of the
+    rules' keywords is returned as it is, after one search.
+
+    Example:
+        >>> redact_text("git push https://bot:hunter2@example.org/repo password=hunter2")
+        'git push https://bot:[redacted:url-password]@example.org/repo password=[redacted:password]'
+    """
+    if not text:
+        return text
+    low = text.lower()
+    if _TRIGGER.search(low) is None:
+        return text
+    for rule, pattern in _COMPILED:
+        if any(word in low for word in rule.keywords):
+            text = _replace_rule(rule, pattern, text)
+    if any(word in low for word in _KEYWORDS_OF_ASSIGNMENTS):
+        text = _ASSIGNMENT.sub(_replace_assignment, text)
+        if "-" in text:
+            text = _FLAG.sub(_replace_flag, text)
+    return text
+
+
+def redact_lines(lines: Sequence[str]) -> list[str]:
+    """:func:`redact_text` of each line, plus the bodies of multi-line PEM private keys.
+
+    A key's block starts at a line that begins with ``-----BEGIN … PRIVATE KEY-----`` and
+    holds base64 (and an encrypted key's headers) until its ``-----END`` line.
+    """
+    out = [redact_text(line) for line in lines]
+    in_key = False
+    for n, line in enumerate(out):
+        text = visible(line).strip()
+        if _PEM_BEGIN.match(text) and not _PEM_END.search(text):
+            in_key = True
+        elif in_key and (_is_key_body(text) or _PEM_HEADER.fullmatch(text)):
+            if text:
+                out[n] = marker("private-key")
+        else:
+            in_key = False
+    return out
+
+
+def _is_key_body(text: str) -> bool:
+    return bool(_BASE64_LINE.fullmatch(text))
+
+
+def _in_pem_block(number: int, chunk: Sequence[str], offset: int) -> bool:
+    """Is shown line ``number`` (a base64 line) inside a PEM private key of ``chunk``?
+
+    Walks up over base64 and PEM header lines to the ``BEGIN`` line. A walk that reaches the
+    chunk's first line may have started in a key cut by the chunk boundary: it counts as one
+    when the line itself looks like a key's body (long, mixed case).
+    """
+    index = number - offset - 1
+    for back in range(index - 1, max(-1, index - PEM_REACH), -1):
+        text = visible(chunk[back]).strip()
+        if _PEM_BEGIN.match(text):
+            return True
+        if not (_FULL_BASE64_LINE.fullmatch(text) or _PEM_HEADER.fullmatch(text)):
+            return False
+    if index - PEM_REACH >= 0:
+        return False
+    return bool(_STRONG_BASE64.fullmatch(visible(chunk[index]).strip()))
+
+
+def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
+    """The keys that hold a credential, each mapped to its redacted form.
+
+    Keys are masked lines (digits already ``<*>``), one per distinct line shape: searched
+    together in one pass, and only the few holding a keyword are redacted one by one.
+    """
+    listed = list(keys)
+    if not listed:
+        return {}
+    joined = "\n".join(listed).lower()
+    starts = list(itertools.accumulate((len(k) + 1 for k in listed), initial=0))
+    found = {bisect.bisect_right(starts, m.start()) - 1 for m in _TRIGGER.finditer(joined)}
+    changed = {}
+    for index in found:
+        key = listed[index]
+        clean = redact_text(key)
+        if clean != key:
+            changed[key] = clean
+    return changed
+
+
+def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
+    """The scan with every text it carries redacted; numbers and ranges untouched.
+
+    Texts (shown lines, titles, test and step names, summaries) and the line keys the parent
+    counts templates by: a key is the line with its digits masked, so ``password=hunter``
+    would otherwise live on in the template counts and the run journal.
+
+    Args:
+        scan: A worker's scan of one chunk.
+        chunk: The chunk's raw lines (``scan.offset + 1`` is the first), to tell whether a
+            shown base64 line belongs to a PEM private key that begins above it.
+    """
+    keys = _redacted_keys(scan.key_counts)
+    lines = {}
+    for n, (text, key) in scan.lines.items():
+        clean = redact_text(text)
+        stripped = clean.strip()
+        if stripped and _is_key_body(stripped) and _in_pem_block(n, chunk, scan.offset):
+            clean = marker("private-key")
+        lines[n] = (clean, keys.get(key, key))
+    counts = scan.key_counts
+    if keys:
+        counts = {}
+        for key, count in scan.key_counts.items():
+            clean = keys.get(key, key)
+            counts[clean] = counts.get(clean, 0) + count
+    hits = tuple(
+        replace(h, title=redact_text(h.title), test=redact_text(h.test)) for h in scan.hits
+    )
+    events = tuple(replace(e, name=redact_text(e.name)) if e.name else e for e in scan.events)
+    return replace(
+        scan,
+        lines=lines,
+        hits=hits,
+        events=events,
+        summaries=tuple(redact_text(s) for s in scan.summaries),
+        key_counts=counts,
+        heads=tuple(redact_text(h) for h in scan.heads),
+    )
+
+
+def redact_matches(matches: Iterable[CauseMatch]) -> tuple[CauseMatch, ...]:
+    """Cause matches with their descriptions (filled from the log's text) redacted."""
+    return tuple(replace(m, description=redact_text(m.description)) for m in matches)
