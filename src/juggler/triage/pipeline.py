@@ -298,6 +298,8 @@ def triage(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    runtime: juggler.Runtime | None = None,
+    cluster: Any = None,
 ) -> TriageResult:
     """Find why a build failed: ranked findings, build analysis, known causes, past incidents.
 
@@ -314,6 +316,9 @@ def triage(
         limits: Safety caps for reading inputs.
         workers: Worker processes (default: one per core).
         progress: Live progress bars on stderr (``None``: only on a terminal).
+        runtime: A started :class:`juggler.Runtime` to share (a server passes its own).
+        cluster: Without ``runtime``: run the cpu stages on this Dask cluster (an address,
+            a ``distributed.Client`` or ``"local"``).
 
     Returns:
         The triage document (findings, analysis, causes, similar incidents, inputs, rejected
@@ -334,6 +339,8 @@ def triage(
             limits=limits,
             workers=workers,
             progress=progress,
+            runtime=runtime,
+            cluster=cluster,
         )
     )
 
@@ -352,8 +359,27 @@ async def triage_async(
     limits: Limits = DEFAULT_LIMITS,
     workers: int | None = None,
     progress: bool | None = False,
+    runtime: juggler.Runtime | None = None,
+    cluster: Any = None,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
+    if runtime is None and cluster is not None:
+        async with juggler.Runtime(workers=workers, cluster=cluster) as shared:
+            return await triage_async(
+                logs,
+                baseline=baseline,
+                kb=kb,
+                use_kb=use_kb,
+                project=project,
+                learn=learn,
+                config=config,
+                deliver=deliver,
+                timeline=timeline,
+                limits=limits,
+                workers=workers,
+                progress=progress,
+                runtime=shared,
+            )
     options = _Options(
         baseline=baseline,
         project=project,
@@ -363,6 +389,7 @@ async def triage_async(
         workers=workers,
         progress=progress,
         timeline=timeline,
+        runtime=runtime,
     )
     if not use_kb:
         return await _triage(logs, None, options)
@@ -402,6 +429,7 @@ class _Options:
     workers: int | None
     progress: bool | None
     timeline: str | None
+    runtime: juggler.Runtime | None = None
 
 
 async def _triage(
@@ -409,7 +437,9 @@ async def _triage(
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
     known = (
-        await _read_baseline(options.baseline, options.limits, rejected, options.workers)
+        await _read_baseline(
+            options.baseline, options.limits, rejected, options.workers, options.runtime
+        )
         if options.baseline
         else None
     )
@@ -437,7 +467,7 @@ async def _triage(
         stages.append(juggler.io(delivery.deliver, name="deliver"))
     report = await juggler.Pipeline(
         *stages, workers=options.workers, progress=options.progress
-    ).run_async(iter_sources(logs, limits=options.limits))
+    ).run_async(iter_sources(logs, limits=options.limits), runtime=options.runtime)
     [outcome] = report.results
     document, memo = outcome[0], outcome[1]
     deliveries = outcome[2] if options.deliver else ()
@@ -490,6 +520,7 @@ async def _read_baseline(
     limits: Limits,
     rejected: list[dict[str, Any]],
     workers: int | None,
+    runtime: juggler.Runtime | None = None,
 ) -> frozenset[str]:
     docs = []
     for source in iter_sources(paths, limits=limits):
@@ -501,7 +532,7 @@ async def _read_baseline(
         except InputError as err:
             rejected.append({"path": err.source, "role": "baseline", "reason": str(err)})
     baseline = juggler.Pipeline(juggler.cpu(_keys_of, name="baseline"), workers=workers)
-    report = await baseline.run_async(docs)
+    report = await baseline.run_async(docs, runtime=runtime)
     keys: set[str] = set()
     for part in report.results:
         keys.update(part)
