@@ -99,8 +99,10 @@ def serving(tmp: Path, *args: str, **kw: Any) -> Iterator[LiveServer]:
         server.stop()
 
 
-def failing_log(test: str = "tests/test_api.py::test_login", extra: str = "") -> bytes:
-    """A small, realistic pytest CI log that fails one test."""
+def failing_log(
+    test: str = "tests/test_api.py::test_login", extra: str = "", inside: tuple[str, ...] = ()
+) -> bytes:
+    """A small, realistic pytest CI log that fails one test (``inside``: more ``E`` lines)."""
     lines = [
         "##[group]Run pip install -e .",
         "Successfully installed acme-1.0",
@@ -119,6 +121,7 @@ def failing_log(test: str = "tests/test_api.py::test_login", extra: str = "") ->
         "        reply = client.post('/login', data={'user': 'ann'})",
         ">       assert reply.status_code == 200",
         "E       assert 502 == 200",
+        *(f"E       {line}" for line in inside),
         "E        +  where 502 = <Response [502]>.status_code",
         "",
         f"{test.split('::')[0]}:14: AssertionError",

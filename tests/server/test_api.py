@@ -108,7 +108,7 @@ def test_restart_keeps_finished_runs_and_marks_interrupted(tmp_path: Path) -> No
         with server.client() as http:
             done = http.post("/api/v1/runs", content=failing_log()).json()["id"]
             wait_final(http, done)
-            slow = http.post("/api/v1/runs", content=big_log(48)).json()["id"]
+            slow = http.post("/api/v1/runs", content=big_log(4)).json()["id"]
             deadline = time.monotonic() + 20
             while http.get(f"/api/v1/runs/{slow}").json()["state"] != "running":
                 assert time.monotonic() < deadline

@@ -12,13 +12,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from juggler.server._store import RunStore
+
 from ._live import big_log, failing_log, serving, wait_final
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from ._live import LiveServer
+    from juggler.server._store import RunStore
+
+from ._live import LiveServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -92,26 +96,39 @@ def test_run_ids_are_unguessable_and_filenames_are_only_labels(small_cap: LiveSe
         assert info["label"] == "../../x"
     assert not (small_cap.data_dir.parent / "x").exists()
     assert not (small_cap.data_dir / "x").exists()
-    assert sorted(p.name for p in (small_cap.data_dir / "runs" / run_id).iterdir() if p.name.startswith("log"))== ["log-1.log"]
+    ours = {"log-1.log", "triage.json", "memo.md", "memo.html", "memo.json", "timeline.html"}
+    assert {p.name for p in (small_cap.data_dir / "runs" / run_id).iterdir()} <= ours
+    assert not [p for p in small_cap.data_dir.rglob("*") if p.name == "x"]
 
     async def guess() -> int:
         hits = 0
         limits = httpx.Limits(max_connections=32)
         async with httpx.AsyncClient(base_url=small_cap.url, limits=limits, timeout=30) as client:
-            for _ in range(100):
+            for _ in range(10):
                 replies = await asyncio.gather(
                     *(client.get(f"/api/v1/runs/{os.urandom(16).hex()}") for _ in range(100))
                 )
                 hits += sum(r.status_code != 404 for r in replies)
         return hits
 
-    assert asyncio.run(guess()) == 0  # 10,000 guesses
+    assert asyncio.run(guess()) == 0  # 1,000 guesses over HTTP...
+    store = RunStore(small_cap.data_dir / "runs.sqlite")  # ...and 10,000 at the store itself
+
+    async def guess_store() -> int:
+        found = [await store.get(os.urandom(16).hex()) for _ in range(10_000)]
+        return sum(row is not None for row in found)
+
+    try:
+        assert asyncio.run(guess_store()) == 0
+        assert asyncio.run(store.get(run_id)) is not None  # the real id is found
+    finally:
+        store.close()
 
 
 def test_wall_time_cap_cancels_and_marks_the_run(tmp_path: Path) -> None:
     for server in serving(tmp_path, "--run-timeout", "0.3"):
         with server.client() as http:
-            run_id = http.post("/api/v1/runs", content=big_log(64)).json()["id"]
+            run_id = http.post("/api/v1/runs", content=big_log(2)).json()["id"]
             info = wait_final(http, run_id)
             assert info["state"] == "cancelled"
             assert "wall-time cap of 0.3 s" in info["error"]
@@ -124,8 +141,8 @@ def test_wall_time_cap_cancels_and_marks_the_run(tmp_path: Path) -> None:
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
     for server in serving(tmp_path, "--max-runs", "1", "--max-queued", "1"):
         with server.client() as http:
-            first = http.post("/api/v1/runs", content=big_log(32))
-            second = http.post("/api/v1/runs", content=big_log(32))
+            first = http.post("/api/v1/runs", content=big_log(2))
+            second = http.post("/api/v1/runs", content=big_log(2))
             third = http.post("/api/v1/runs", content=failing_log())
             assert first.status_code == second.status_code == 202
             assert third.status_code == 503

@@ -41,12 +41,13 @@ def check_origin(request: Request) -> None:
     """Refuse a state-changing request that a browser sent from another site."""
     if request.method in _SAFE or request.headers.get("authorization"):
         return  # a bearer token is no ambient credential: a foreign page cannot attach it
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise HTTPException(403, "cross-site request refused")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:  # browsers say where a request came from; trust only our own pages
+        if site not in ("same-origin", "none"):
+            raise HTTPException(403, "cross-site request refused")
+        return
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise HTTPException(403, "cross-site request refused")
-    if origin == "null":
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
         raise HTTPException(403, "cross-site request refused")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import json
 import re
 from typing import TYPE_CHECKING, Any, Literal
@@ -280,6 +281,13 @@ for _name in ("memo.md", "memo.html", "memo.json", "timeline.html"):
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.S)
 
 
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+
+
+def _digest(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(html.unescape(text).encode()).digest()).decode()
+
+
 def timeline_csp(page: str) -> str:
     """The timeline's own inline script and style, pinned by hash, in a sandbox.
 
@@ -288,8 +296,11 @@ def timeline_csp(page: str) -> str:
     """
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for kind, body in _INLINE.findall(page):
-        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-        hashes[kind].append(f"'sha256-{digest}'")
+        hashes[kind].append(f"'sha256-{_digest(body)}'")
+    attributes = sorted(set(_STYLE_ATTR.findall(page)))
+    if attributes:  # colour swatches and bar widths: pinned one by one, never 'unsafe-inline'
+        hashes["style"].append("'unsafe-hashes'")
+        hashes["style"] += [f"'sha256-{_digest(a)}'" for a in attributes]
     scripts = " ".join(hashes["script"]) or "'none'"
     styles = " ".join(hashes["style"]) or "'none'"
     return (

@@ -124,7 +124,7 @@ class SecurityHeaders:
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                 ]
                 message = {**message, "headers": headers}
             await send(message)

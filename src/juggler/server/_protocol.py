@@ -1,9 +1,9 @@
-"""uvicorn's h11 protocol with a header timeout (S4).
+"""uvicorn's HTTP protocols with a header timeout (S4).
 
 uvicorn closes idle keep-alive connections but waits forever for a request whose header
 bytes trickle in; 500 such clients would hold 500 sockets. Here a connection must complete
 a request's headers within ``HEADER_TIMEOUT_S`` of opening (or of its last response), else
-it is closed.
+it is closed. httptools (C parser) is used when installed, h11 otherwise.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 HEADER_TIMEOUT_S = 10.0
 
 
-class HeaderTimeoutProtocol(H11Protocol):
-    """H11Protocol plus a deadline for each request's headers."""
+class _HeaderDeadline:
+    """Mixin over a uvicorn protocol: close a connection that sends no request in time."""
 
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self._arm()
+    transport: Any
+    loop: Any
+    cycle: Any
 
     def _arm(self) -> None:
         self._cycle_at_arm = self.cycle
@@ -34,6 +34,12 @@ class HeaderTimeoutProtocol(H11Protocol):
             if not busy:
                 self.transport.close()
 
+
+class H11HeaderTimeout(_HeaderDeadline, H11Protocol):
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._deadline.cancel()
@@ -42,3 +48,27 @@ class HeaderTimeoutProtocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._deadline.cancel()
         super().connection_lost(exc)
+
+
+def protocol() -> type[Any]:
+    """The fastest protocol available, with the header deadline."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return H11HeaderTimeout
+
+    class HttpToolsHeaderTimeout(_HeaderDeadline, HttpToolsProtocol):
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._deadline.cancel()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._deadline.cancel()
+            super().connection_lost(exc)
+
+    return HttpToolsHeaderTimeout

@@ -142,6 +142,11 @@ class Runner:
             self._running.discard(job.run_id)
             self._tasks.pop(job.run_id, None)
             self.metrics.finished.labels(state=state).inc()
+            if state != "interrupted":
+                # What the run needed is in its document and memos now; the upload (which
+                # may hold secrets the redactor scrubbed from those) is not kept. An
+                # interrupted run keeps it, so it can be submitted again.
+                await asyncio.to_thread(_drop_inputs, job)
         events.add({"type": "done", "state": state, "error": error})
         # Readers connected now have the whole list; later ones read the store.
         asyncio.get_running_loop().call_later(30, self.events.pop, job.run_id, None)
@@ -212,6 +217,11 @@ class Runner:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=2.0)
+
+
+def _drop_inputs(job: Submission) -> None:
+    for path in (*job.logs, *job.baseline):
+        path.unlink(missing_ok=True)
 
 
 def discard(folder: Path) -> None:

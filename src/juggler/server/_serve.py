@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from ._app import create_app
-from ._protocol import HeaderTimeoutProtocol
+from ._protocol import protocol
 from ._settings import is_loopback
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def serve(settings: ServeSettings, *, ready: Any = None) -> None:
         timeout_graceful_shutdown=1,
         h11_max_incomplete_event_size=16 * 1024,
         lifespan="on",
-        http=HeaderTimeoutProtocol,
+        http=protocol(),
     )
     server = _DrainingServer(config, settings.grace_s)
 
@@ -105,7 +105,17 @@ def serve(settings: ServeSettings, *, ready: Any = None) -> None:
                 ready(port)
         await task
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())
+
+
+def _loop_factory() -> Any:
+    """uvloop's event loop when installed (the `serve` extra brings it), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _shown(host: str) -> str:
