@@ -207,11 +207,17 @@ def test_screenshots_for_the_docs(tmp_path: Path) -> None:
                 ):
                     _drop_and_triage(page, server.url, name, failing_log(test).decode(), project)
                     _wait_done(page)
-                page.fill("form.learn input[name=cause]", "sync worker retries against a stale lock")
-                page.fill("form.learn input[name=fix]", "clear the lock table before the suite")
-                page.fill("form.learn input[name=link]", "https://example.org/acme/worker/issues/311")
-                page.click("form.learn button")
-                page.wait_for_url(re.compile(r"learned=1"))
+                for cause, fix, link in (
+                    ("login proxy answered 502 during deploy", "retry after the deploy window",
+                     "https://example.org/acme/web/issues/87"),
+                    ("sync worker retries against a stale lock", "clear the lock table first",
+                     "https://example.org/acme/worker/issues/311"),
+                ):
+                    page.fill("form.learn input[name=cause]", cause)
+                    page.fill("form.learn input[name=fix]", fix)
+                    page.fill("form.learn input[name=link]", link)
+                    page.click("form.learn button")
+                    page.wait_for_url(re.compile(r"learned=1"))
                 run_id = _drop_and_triage(
                     page, server.url, "main-build.log",
                     failing_log("tests/test_sync.py::test_retry").decode(), "acme/worker",

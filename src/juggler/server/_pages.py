@@ -129,12 +129,12 @@ async def upload_form(request: Request) -> Response:
 
 
 @pages.get("/runs/{run_id}")
-async def run_page(run_id: str, request: Request) -> Response:
+async def run_page(run_id: str, request: Request, learned: int = 0) -> Response:
     session = _signed_in(request)
     assert session.user is not None
     row = await visible_run(request, session.user, run_id)
     document = await asyncio.to_thread(read_document, request, row)
-    return _render(request, session, "run.html", run=row, doc=document)
+    return _render(request, session, "run.html", run=row, doc=document, learned=bool(learned))
 
 
 @pages.post("/runs/{run_id}/learn")
