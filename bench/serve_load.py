@@ -30,13 +30,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import psutil
+
 from _common import print_table, write_json
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
@@ -90,7 +94,6 @@ def run_peer(folder: str) -> None:
     """The naive peer: one ``juggler triage`` subprocess per request, same HTTP front."""
     import uvicorn
     from starlette.applications import Starlette
-    from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -107,8 +110,17 @@ def run_peer(folder: str) -> None:
             async for chunk in request.stream():
                 fh.write(chunk)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "juggler", "triage", "--json", "--quiet", "--kb", str(kb),
-            str(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "juggler",
+            "triage",
+            "--json",
+            "--quiet",
+            "--kb",
+            str(kb),
+            str(path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         out, _ = await proc.communicate()
         path.unlink()
@@ -122,7 +134,7 @@ def run_peer(folder: str) -> None:
 
     async def main() -> None:
         task = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 -- uvicorn offers no event to wait on
             await asyncio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
         print(f"listening on http://127.0.0.1:{port}/", file=sys.stderr, flush=True)
@@ -188,11 +200,19 @@ _NOISE = (
     "npm WARN deprecated {pkg}@{v}.{m}.0: use {pkg}-next",
 )
 _FAILURES = (
-    ["E       AssertionError: expected {k} rows, got {n}", "FAILED tests/test_{pkg}.py::test_case_{n}"],
-    ["src/{pkg}/mod_{n}.c:{k}:5: error: 'count' undeclared (first use in this function)",
-     "make: *** [Makefile:42: build/mod_{n}.o] Error 1"],
-    ["Traceback (most recent call last):", '  File "app/{pkg}.py", line {k}, in run',
-     "ConnectionRefusedError: [Errno 111] Connection refused"],
+    [
+        "E       AssertionError: expected {k} rows, got {n}",
+        "FAILED tests/test_{pkg}.py::test_case_{n}",
+    ],
+    [
+        "src/{pkg}/mod_{n}.c:{k}:5: error: 'count' undeclared (first use in this function)",
+        "make: *** [Makefile:42: build/mod_{n}.o] Error 1",
+    ],
+    [
+        "Traceback (most recent call last):",
+        '  File "app/{pkg}.py", line {k}, in run',
+        "ConnectionRefusedError: [Errno 111] Connection refused",
+    ],
     ["fatal: unable to access 'https://git.example/{pkg}.git/': Could not resolve host"],
 )
 
@@ -208,13 +228,19 @@ def ci_log(rng: random.Random, size: int) -> bytes:
             step += 1
             out.append(f"##[group]Run {_STEPS[step]}")
         line = rng.choice(_NOISE).format(
-            pkg=rng.choice(pkgs), v=rng.randint(1, 9), m=rng.randint(0, 30),
-            k=rng.randint(1, 999), n=rng.randint(0, 99999), p=rng.randint(0, 100),
+            pkg=rng.choice(pkgs),
+            v=rng.randint(1, 9),
+            m=rng.randint(0, 30),
+            k=rng.randint(1, 999),
+            n=rng.randint(0, 99999),
+            p=rng.randint(0, 100),
         )
         out.append(line)
         total += len(line) + 1
-    for line in rng.choice(_FAILURES):
-        out.append(line.format(pkg=rng.choice(pkgs), n=rng.randint(1, 999), k=rng.randint(1, 99)))
+    out.extend(
+        line.format(pkg=rng.choice(pkgs), n=rng.randint(1, 999), k=rng.randint(1, 99))
+        for line in rng.choice(_FAILURES)
+    )
     out.append("##[error]Process completed with exit code 1.")
     return ("\n".join(out) + "\n").encode()
 
@@ -226,14 +252,17 @@ def s3(folder: Path, uploads: int) -> dict[str, Any]:
     body = b"[step] compiling ... ok\n" * (5 * MiB // 24) + b"ERROR: link failed\n"
     server = juggler_server(folder)
     try:
+
         async def main() -> list[Any]:
             limits = httpx.Limits(max_connections=uploads)
             async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as c:
+
                 async def one() -> Any:
                     try:
                         return await c.post("/api/v1/runs", content=body)
                     except httpx.HTTPError as exc:
                         return exc
+
                 return await asyncio.wait_for(asyncio.gather(*(one() for _ in range(uploads))), 120)
 
         started = time.monotonic()
@@ -249,8 +278,11 @@ def s3(folder: Path, uploads: int) -> dict[str, Any]:
         "seconds": took,
         "accepted_202": codes.count(202),
         "refused_503_retry_after": sum(
-            1 for r in replies
-            if isinstance(r, httpx.Response) and r.status_code == 503 and r.headers.get("retry-after")
+            1
+            for r in replies
+            if isinstance(r, httpx.Response)
+            and r.status_code == 503
+            and r.headers.get("retry-after")
         ),
         "other": sum(1 for c in codes if c not in (202, 503)),
         "dropped": sum(1 for r in replies if not isinstance(r, httpx.Response)),
@@ -336,6 +368,7 @@ def _drive(url: str, logs: list[bytes], clients: int, one: Any) -> dict[str, flo
         latencies: list[float] = []
         limits = httpx.Limits(max_connections=clients * 2)
         async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
+
             async def worker() -> None:
                 while queue:
                     latencies.append(await one(client, queue.pop()))
@@ -400,8 +433,12 @@ def s8(folder: Path, runs: int) -> dict[str, Any]:
         after = proc.memory_info().rss
     finally:
         server.stop()
-    return {"runs": runs, "rss_warm_mib": warm / MiB, "rss_after_mib": after / MiB,
-            "growth_mib": (after - warm) / MiB}
+    return {
+        "runs": runs,
+        "rss_warm_mib": warm / MiB,
+        "rss_after_mib": after / MiB,
+        "growth_mib": (after - warm) / MiB,
+    }
 
 
 def r16(folder: Path) -> dict[str, Any]:
@@ -424,8 +461,13 @@ def r16(folder: Path) -> dict[str, Any]:
         took = time.monotonic() - started
     time.sleep(0.2)
     orphans = sum(1 for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE)
-    return {"grace_s": grace, "exit_s": took, "exit_code": code, "upload_during_drain": during,
-            "orphans": orphans}
+    return {
+        "grace_s": grace,
+        "exit_s": took,
+        "exit_code": code,
+        "upload_during_drain": during,
+        "orphans": orphans,
+    }
 
 
 # ---------------------------------------------------------------- main
@@ -447,8 +489,9 @@ def main() -> None:
         folder = Path(tmp)
         if "s3" in only:
             r = results["s3"] = s3(folder, 40 if args.quick else 200)
-            print_table("S3: concurrent 5 MiB uploads, /healthz every 50 ms",
-                        list(r), [list(r.values())])
+            print_table(
+                "S3: concurrent 5 MiB uploads, /healthz every 50 ms", list(r), [list(r.values())]
+            )
         if "s4" in only:
             r = results["s4"] = s4(folder, 100 if args.quick else 500)
             print_table("S4: slow clients (one header byte per 5 s)", list(r), [list(r.values())])
@@ -457,11 +500,33 @@ def main() -> None:
             rows = results["throughput"] = throughput(folder, levels, 2)
             print_table(
                 "Throughput: 10-500 KB CI logs, juggler serve vs one `juggler triage` per request",
-                ["clients", "runs", "mean KB", "juggler/s", "p50 s", "p99 s",
-                 "peer/s", "peer p50 s", "peer p99 s", "ratio"],
-                [[r["clients"], r["runs"], r["mean_log_kb"], r["juggler"]["triages_per_s"],
-                  r["juggler"]["p50_s"], r["juggler"]["p99_s"], r["peer"]["triages_per_s"],
-                  r["peer"]["p50_s"], r["peer"]["p99_s"], r["ratio"]] for r in rows],
+                [
+                    "clients",
+                    "runs",
+                    "mean KB",
+                    "juggler/s",
+                    "p50 s",
+                    "p99 s",
+                    "peer/s",
+                    "peer p50 s",
+                    "peer p99 s",
+                    "ratio",
+                ],
+                [
+                    [
+                        r["clients"],
+                        r["runs"],
+                        r["mean_log_kb"],
+                        r["juggler"]["triages_per_s"],
+                        r["juggler"]["p50_s"],
+                        r["juggler"]["p99_s"],
+                        r["peer"]["triages_per_s"],
+                        r["peer"]["p50_s"],
+                        r["peer"]["p99_s"],
+                        r["ratio"],
+                    ]
+                    for r in rows
+                ],
             )
         if "s8" in only:
             r = results["s8"] = s8(folder, 30 if args.quick else 100)

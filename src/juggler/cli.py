@@ -139,7 +139,7 @@ def triage(
 )
 @click.option(
     "--token-file",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(dir_okay=False),
     help="Bearer tokens, 'TOKEN USER [PROJECT ...]' per line (required off loopback).",
 )
 @click.option("--cluster", help="Dask scheduler address for the cpu work.")

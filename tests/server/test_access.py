@@ -49,7 +49,10 @@ def test_a_user_sees_own_and_project_runs_never_anothers(guarded: LiveServer) ->
         wait_final(alice, shared_id)
         wait_final(alice, private_id)
         # alice: both; bob (same project): the project's run only; carol: nothing.
-        assert {r["id"] for r in alice.get("/api/v1/runs").json()["runs"]} == {shared_id, private_id}
+        assert {r["id"] for r in alice.get("/api/v1/runs").json()["runs"]} == {
+            shared_id,
+            private_id,
+        }
         assert [r["id"] for r in bob.get("/api/v1/runs").json()["runs"]] == [shared_id]
         assert carol.get("/api/v1/runs").json()["runs"] == []
         assert bob.get(f"/api/v1/runs/{shared_id}").status_code == 200
@@ -58,10 +61,20 @@ def test_a_user_sees_own_and_project_runs_never_anothers(guarded: LiveServer) ->
             assert carol.get(f"/api/v1/runs/{shared_id}{path}").status_code == 404, path
         assert carol.post(f"/api/v1/runs/{shared_id}/learn", json={"cause": "x"}).status_code == 404
         # Carol cannot read acme/web's knowledge either.
-        assert bob.post(f"/api/v1/runs/{shared_id}/learn", json={"cause": "proxy 502"}).status_code == 200
+        assert (
+            bob.post(f"/api/v1/runs/{shared_id}/learn", json={"cause": "proxy 502"}).status_code
+            == 200
+        )
         assert bob.get("/api/v1/kb/search", params={"q": "proxy 502 test_login"}).json()["results"]
-        assert carol.get("/api/v1/kb/search", params={"q": "proxy 502 test_login"}).json()["results"] == []
-        assert carol.get(f"/runs/{shared_id}", headers={"Authorization": ""}).status_code in (303, 401, 404)
+        assert (
+            carol.get("/api/v1/kb/search", params={"q": "proxy 502 test_login"}).json()["results"]
+            == []
+        )
+        assert carol.get(f"/runs/{shared_id}", headers={"Authorization": ""}).status_code in (
+            303,
+            401,
+            404,
+        )
     with httpx.Client(base_url=guarded.url) as anonymous:
         assert anonymous.get("/api/v1/runs").status_code == 401
         assert anonymous.post("/api/v1/runs", content=failing_log()).status_code == 401
@@ -70,23 +83,30 @@ def test_a_user_sees_own_and_project_runs_never_anothers(guarded: LiveServer) ->
         assert anonymous.get("/", follow_redirects=False).headers["location"] == "/signin"
 
 
-def test_page_sign_in_sets_a_strict_http_only_cookie_and_forms_need_csrf(guarded: LiveServer) -> None:
+def test_page_sign_in_sets_a_strict_http_only_cookie_and_forms_need_csrf(
+    guarded: LiveServer,
+) -> None:
     with guarded.client(ALICE) as alice:
         run_id = alice.post("/api/v1/runs", content=failing_log()).json()["id"]
         wait_final(alice, run_id)
     with httpx.Client(base_url=guarded.url, follow_redirects=False) as page:
-        assert page.post("/signin", data={"token": "wrong"}).headers["location"].endswith("failed=1")
+        assert (
+            page.post("/signin", data={"token": "wrong"}).headers["location"].endswith("failed=1")
+        )
         signed = page.post("/signin", data={"token": ALICE})
         assert signed.status_code == 303
         cookie = signed.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie.replace("Strict", "strict")
         assert ALICE not in cookie
         html = page.get(f"/runs/{run_id}").text
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
         assert csrf is not None
         form = {"cause": "proxy", "fix": "", "link": ""}
         assert page.post(f"/runs/{run_id}/learn", data=form).status_code == 403
-        assert page.post(f"/runs/{run_id}/learn", data={**form, "csrf": "0" * 64}).status_code == 403
+        assert (
+            page.post(f"/runs/{run_id}/learn", data={**form, "csrf": "0" * 64}).status_code == 403
+        )
         cross = page.post(
             f"/runs/{run_id}/learn",
             data={**form, "csrf": csrf.group(1)},
@@ -97,8 +117,11 @@ def test_page_sign_in_sets_a_strict_http_only_cookie_and_forms_need_csrf(guarded
         assert good.status_code == 303
         upload = page.post("/upload", files={"log": ("a.log", failing_log())}, data={"csrf": "bad"})
         assert upload.status_code == 403
-        ok = page.post("/upload", files={"log": ("a.log", failing_log())}, data={"csrf": csrf.group(1)})
-        assert ok.status_code == 303 and ok.headers["location"].startswith("/runs/")
+        ok = page.post(
+            "/upload", files={"log": ("a.log", failing_log())}, data={"csrf": csrf.group(1)}
+        )
+        assert ok.status_code == 303
+        assert ok.headers["location"].startswith("/runs/")
         # A forged cookie is nobody.
         page.cookies.set("juggler_session", "YWxpY2U|9999999999|00|" + "0" * 64)
         assert page.get("/api/v1/runs").status_code == 401
@@ -109,7 +132,10 @@ def test_loopback_by_default_and_other_addresses_need_tokens(tmp_path: Path) -> 
     # S1: no flags at all (in an empty folder, so the default data dir lands there).
     proc = subprocess.Popen(
         [sys.executable, "-m", "juggler", "serve", "--workers", "1"],
-        cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
     )
     try:
         listening: list[str] = []
@@ -131,8 +157,13 @@ def test_loopback_by_default_and_other_addresses_need_tokens(tmp_path: Path) -> 
         proc.stderr.close()
     refused = subprocess.run(
         [sys.executable, "-m", "juggler", "serve", "--host", "0.0.0.0", "--port", "0"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert refused.returncode == 2
-    assert "token-file" in refused.stderr and "Traceback" not in refused.stderr
+    assert "token-file" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1

@@ -56,7 +56,9 @@ def test_upload_triage_read_learn_search(server: LiveServer) -> None:
         document = info["triage"]
         assert set(document) >= {"findings", "analysis", "causes", "inputs", "rejected_inputs"}
         assert document["inputs"][0]["path"] == "ci build.log"  # the label, no server path
-        assert any("test_login" in f["excerpt"] or "502" in f["excerpt"] for f in document["findings"])
+        assert any(
+            "test_login" in f["excerpt"] or "502" in f["excerpt"] for f in document["findings"]
+        )
         md = http.get(f"/api/v1/runs/{run_id}/memo.md")
         assert md.status_code == 200
         assert "test_login" in md.text
@@ -66,11 +68,15 @@ def test_upload_triage_read_learn_search(server: LiveServer) -> None:
         assert json.loads(http.get(f"/api/v1/runs/{run_id}/memo.json").text)["memo"]
         timeline = http.get(f"/api/v1/runs/{run_id}/timeline.html")
         csp = timeline.headers["content-security-policy"]
-        assert csp.startswith("sandbox allow-scripts") and "unsafe-inline" not in csp
+        assert csp.startswith("sandbox allow-scripts")
+        assert "unsafe-inline" not in csp
         learned = http.post(
             f"/api/v1/runs/{run_id}/learn",
-            json={"cause": "login proxy returned 502", "fix": "restart the proxy",
-                  "link": "https://example.org/issues/7"},
+            json={
+                "cause": "login proxy returned 502",
+                "fix": "restart the proxy",
+                "link": "https://example.org/issues/7",
+            },
         )
         assert learned.status_code == 200, learned.text
         assert learned.json()["incidents"] >= 1
@@ -136,7 +142,8 @@ def test_restart_keeps_finished_runs_and_marks_interrupted(tmp_path: Path) -> No
             assert "submit it again" in lost["error"]
             with http.stream("GET", f"/api/v1/runs/{slow}/events") as stream:
                 text = "".join(stream.iter_text())
-            assert "event: done" in text and "interrupted" in text
+            assert "event: done" in text
+            assert "interrupted" in text
     finally:
         again.stop()
 

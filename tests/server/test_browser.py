@@ -127,8 +127,11 @@ def test_upload_watch_findings_learn_and_search(tmp_path: Path) -> None:
                 finding = page.locator("article.finding").first
                 assert "tests/test_" in page.inner_text("main")
                 numbers = finding.locator("td.ln").all_inner_texts()
-                assert numbers and all(n.isdigit() for n in numbers)
-                assert [int(n) for n in numbers] == list(range(int(numbers[0]), int(numbers[0]) + len(numbers)))
+                assert numbers
+                assert all(n.isdigit() for n in numbers)
+                assert [int(n) for n in numbers] == list(
+                    range(int(numbers[0]), int(numbers[0]) + len(numbers))
+                )
                 page.fill("form.learn input[name=cause]", "payment sandbox rate-limited CI")
                 page.fill("form.learn input[name=fix]", "use the recorded cassette")
                 page.fill("form.learn input[name=link]", "https://example.org/acme/shop/pull/42")
@@ -138,8 +141,11 @@ def test_upload_watch_findings_learn_and_search(tmp_path: Path) -> None:
                 assert "payment sandbox rate-limited CI" in page.inner_text("main")
                 # The same failure again now recalls what was learned.
                 _drop_and_triage(
-                    page, server.url, "pay-build-2.log",
-                    failing_log("tests/test_pay.py::test_refund").decode(), "acme/shop",
+                    page,
+                    server.url,
+                    "pay-build-2.log",
+                    failing_log("tests/test_pay.py::test_refund").decode(),
+                    "acme/shop",
                 )
                 _wait_done(page)
                 assert "payment sandbox rate-limited CI" in page.inner_text("aside")
@@ -208,10 +214,16 @@ def test_screenshots_for_the_docs(tmp_path: Path) -> None:
                     _drop_and_triage(page, server.url, name, failing_log(test).decode(), project)
                     _wait_done(page)
                 for cause, fix, link in (
-                    ("login proxy answered 502 during deploy", "retry after the deploy window",
-                     "https://example.org/acme/web/issues/87"),
-                    ("sync worker retries against a stale lock", "clear the lock table first",
-                     "https://example.org/acme/worker/issues/311"),
+                    (
+                        "login proxy answered 502 during deploy",
+                        "retry after the deploy window",
+                        "https://example.org/acme/web/issues/87",
+                    ),
+                    (
+                        "sync worker retries against a stale lock",
+                        "clear the lock table first",
+                        "https://example.org/acme/worker/issues/311",
+                    ),
                 ):
                     page.fill("form.learn input[name=cause]", cause)
                     page.fill("form.learn input[name=fix]", fix)
@@ -219,8 +231,11 @@ def test_screenshots_for_the_docs(tmp_path: Path) -> None:
                     page.click("form.learn button")
                     page.wait_for_url(re.compile(r"learned=1"))
                 run_id = _drop_and_triage(
-                    page, server.url, "main-build.log",
-                    failing_log("tests/test_sync.py::test_retry").decode(), "acme/worker",
+                    page,
+                    server.url,
+                    "main-build.log",
+                    failing_log("tests/test_sync.py::test_retry").decode(),
+                    "acme/worker",
                 )
                 _wait_done(page)
                 _shots(page, server.url, run_id, "1400")

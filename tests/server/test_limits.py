@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from juggler.server._store import RunStore
 
 from ._live import LiveServer
 
@@ -87,9 +86,7 @@ def test_too_many_parts_is_a_400_and_leaves_no_file(small_cap: LiveServer) -> No
 
 def test_run_ids_are_unguessable_and_filenames_are_only_labels(small_cap: LiveServer) -> None:
     with small_cap.client() as http:
-        created = http.post(
-            "/api/v1/runs", files={"log": ("../../x", failing_log())}
-        ).json()
+        created = http.post("/api/v1/runs", files={"log": ("../../x", failing_log())}).json()
         run_id = created["id"]
         assert len(bytes.fromhex(run_id)) == 16  # 128 bits
         info = wait_final(http, run_id)

@@ -30,22 +30,27 @@ def test_no_secret_in_any_produced_byte(tmp_path: Path) -> None:
     tokens = tmp_path / "tokens"
     tokens.write_text(f"{BEARER} ann acme/web\n")
     produced: list[bytes] = []
-    for server in serving(
-        tmp_path, "--token-file", str(tokens), env={"DEPLOY_TOKEN": CANARY}
-    ):
-        log = failing_log(extra=f"curl -H 'X-Token: {CANARY}' https://deploy.example/hook\n"
-                          f"ERROR: deploy refused token {CANARY}")
+    for server in serving(tmp_path, "--token-file", str(tokens), env={"DEPLOY_TOKEN": CANARY}):
+        log = failing_log(
+            extra=f"curl -H 'X-Token: {CANARY}' https://deploy.example/hook\n"
+            f"ERROR: deploy refused token {CANARY}"
+        )
         with server.client(BEARER) as http:
             run_id = http.post("/api/v1/runs", files={"log": ("ci.log", log)}).json()["id"]
             info = wait_final(http, run_id)
             assert info["state"] == "done"
             http.post(f"/api/v1/runs/{run_id}/learn", json={"cause": "deploy token expired"})
-            for path in ("", "/memo.md", "/memo.html", "/memo.json", "/timeline.html",
-                         "/events"):
+            for path in ("", "/memo.md", "/memo.html", "/memo.json", "/timeline.html", "/events"):
                 reply = http.get(f"/api/v1/runs/{run_id}{path}")
                 produced += [reply.content, str(reply.headers).encode()]
-            for path in ("/api/v1/runs", "/metrics", f"/runs/{run_id}", "/kb", "/history",
-                         "/api/v1/kb/search?q=deploy+refused+token"):
+            for path in (
+                "/api/v1/runs",
+                "/metrics",
+                f"/runs/{run_id}",
+                "/kb",
+                "/history",
+                "/api/v1/kb/search?q=deploy+refused+token",
+            ):
                 reply = http.get(path)
                 produced += [reply.content, str(reply.headers).encode()]
     produced.append(server.stderr_path.read_bytes())

@@ -8,7 +8,7 @@ import hashlib
 import html
 import json
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -19,13 +19,13 @@ from juggler.triage._service import OUTPUT_FILES, learn_incident, search_inciden
 from juggler.triage.kb import Resolution
 from juggler.triage.synth.render import CSP as MEMO_CSP
 
-from ._access import caller, check_origin
 from ._accept import accept_upload, read_document, urls_of, visible_run
+from ._access import caller, check_origin
+from ._auth import User  # FastAPI reads the annotations at run time
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from ._auth import User
     from ._runner import Runner
     from ._settings import ServeSettings
     from ._store import RunRow
@@ -163,6 +163,9 @@ def _user(request: Request) -> User:
     return caller(request)
 
 
+CurrentUser = Annotated[User, Depends(_user)]
+
+
 def _summary(row: RunRow) -> RunSummary:
     return RunSummary.model_validate(row.to_json())
 
@@ -175,7 +178,7 @@ def _summary(row: RunRow) -> RunSummary:
     responses={400: {"model": Problem}, 413: {"model": Problem}, 503: {"model": Problem}},
     summary="Upload a failed build's log (optionally a passing baseline) and triage it",
 )
-async def create_run(request: Request, user: User = Depends(_user)) -> RunCreated:
+async def create_run(request: Request, user: CurrentUser) -> RunCreated:
     check_origin(request)
     run_id = await accept_upload(request, user)
     return RunCreated(id=run_id, state="queued", urls=RunUrls(**urls_of(run_id)))
@@ -184,9 +187,9 @@ async def create_run(request: Request, user: User = Depends(_user)) -> RunCreate
 @router.get("/runs", response_model=RunList, summary="The caller's recent runs")
 async def list_runs(
     request: Request,
+    user: CurrentUser,
     project: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50, ge=1, le=500),
-    user: User = Depends(_user),
 ) -> RunList:
     rows = await request.app.state.store.recent(project=project, limit=limit)
     seen = [r for r in rows if user.may_see(r.owner, r.project)][:limit]
@@ -194,7 +197,7 @@ async def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunInfo, summary="A run's state, then its triage")
-async def get_run(run_id: str, request: Request, user: User = Depends(_user)) -> RunInfo:
+async def get_run(run_id: str, request: Request, user: CurrentUser) -> RunInfo:
     row = await visible_run(request, user, run_id)
     document = await asyncio.to_thread(read_document, request, row)
     return RunInfo(**row.to_json(), urls=RunUrls(**urls_of(row.id)), triage=document)
@@ -206,7 +209,7 @@ async def get_run(run_id: str, request: Request, user: User = Depends(_user)) ->
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
     summary="Server-Sent Events of the run's progress, then `done`",
 )
-async def run_events(run_id: str, request: Request, user: User = Depends(_user)) -> Response:
+async def run_events(run_id: str, request: Request, user: CurrentUser) -> Response:
     row = await visible_run(request, user, run_id)
     runner: Runner = request.app.state.runner
     return StreamingResponse(
@@ -260,7 +263,7 @@ def _output(request: Request, row: RunRow, name: str) -> Response:
 
 
 def _file_route(name: str, media: str) -> None:
-    async def handler(run_id: str, request: Request, user: User = Depends(_user)) -> Response:
+    async def handler(run_id: str, request: Request, user: CurrentUser) -> Response:
         row = await visible_run(request, user, run_id)
         return await asyncio.to_thread(_output, request, row, name)
 
@@ -316,9 +319,7 @@ def timeline_csp(page: str) -> str:
     responses={409: {"model": Problem}},
     summary="Record what caused this run's failure (cause, fix, link) in the knowledge base",
 )
-async def learn(
-    run_id: str, body: LearnBody, request: Request, user: User = Depends(_user)
-) -> Learned:
+async def learn(run_id: str, body: LearnBody, request: Request, user: CurrentUser) -> Learned:
     check_origin(request)
     return Learned(incidents=await learn_run(request, user, run_id, body))
 
@@ -344,10 +345,10 @@ async def learn_run(request: Request, user: User, run_id: str, body: LearnBody) 
 @router.get("/kb/search", response_model=KbResults, summary="Past incidents like the query")
 async def kb_search(
     request: Request,
+    user: CurrentUser,
     q: str = Query(max_length=2000),
     project: str = Query(default="", max_length=200),
     k: int = Query(default=10, ge=1, le=50),
-    user: User = Depends(_user),
 ) -> KbResults:
     return KbResults(
         query=q, results=[KbHit(**h) for h in await search_visible(request, user, q, project, k)]

@@ -99,7 +99,7 @@ class Auth:
         body, _, mac = cookie.rpartition("|")
         if not body or not hmac.compare_digest(mac, self._mac(body)):
             return None
-        name_b64, expiry, _nonce = (body.split("|") + ["", "", ""])[:3]
+        name_b64, expiry, _nonce = [*body.split("|"), "", "", ""][:3]
         if not expiry.isdigit() or int(expiry) < time.time():
             return None
         name = _unb64(name_b64)

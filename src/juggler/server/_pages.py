@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException
 from juggler.triage._present import printable
 from juggler.triage._service import recent_incidents
 
-from ._access import caller, check_csrf, check_origin
 from ._accept import accept_upload, read_document, visible_run
+from ._access import caller, check_csrf, check_origin
 from ._api import LearnBody, learn_run, search_visible
 from ._auth import COOKIE, SESSION_S, Auth, User
 

@@ -36,7 +36,7 @@ class _HeaderDeadline:
 
 
 class H11HeaderTimeout(_HeaderDeadline, H11Protocol):
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._arm()
 
@@ -58,7 +58,7 @@ def protocol() -> type[Any]:
         return H11HeaderTimeout
 
     class HttpToolsHeaderTimeout(_HeaderDeadline, HttpToolsProtocol):
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm()
 

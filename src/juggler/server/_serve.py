@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -19,6 +18,7 @@ from ._protocol import protocol
 from ._settings import is_loopback
 
 if TYPE_CHECKING:
+    import socket
     from types import FrameType
 
     from ._settings import ServeSettings
@@ -96,7 +96,7 @@ def serve(settings: ServeSettings, *, ready: Any = None) -> None:
 
     async def main() -> None:
         task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 -- uvicorn has no event
             await asyncio.sleep(0.02)
         if server.started:
             port = server.servers[0].sockets[0].getsockname()[1]

@@ -183,4 +183,4 @@ class RunStore:
 
     async def count_by_state(self) -> dict[str, int]:
         rows = await self._run("SELECT state, COUNT(*) FROM runs GROUP BY state")
-        return {state: n for state, n in rows}
+        return dict(rows)

@@ -123,7 +123,7 @@ def _suffix(label: str) -> str:
 
 async def save_upload(request: Request, folder: Path, *, max_files: int) -> Saved:
     """Save a multipart (``log``, ``baseline``, ``project`` fields) or raw-body upload."""
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
         return await _save_form(request, folder, max_files)
