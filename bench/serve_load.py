@@ -348,11 +348,18 @@ async def _juggler_one(client: httpx.AsyncClient, body: bytes) -> float:
         await asyncio.sleep(float(reply.headers.get("retry-after", "1")))
     reply.raise_for_status()
     run_id = reply.json()["id"]
-    async with client.stream("GET", f"/api/v1/runs/{run_id}/events") as events:
-        async for line in events.aiter_lines():
-            if line.startswith("event: done"):
-                break
-    return time.perf_counter() - started
+    for attempt in range(3):
+        try:
+            async with client.stream("GET", f"/api/v1/runs/{run_id}/events") as events:
+                async for line in events.aiter_lines():
+                    if line.startswith("event: done"):
+                        return time.perf_counter() - started
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A pooled keep-alive connection the server closed just as it was reused: a GET
+            # is safe to send again.
+            if attempt == 2:
+                raise
+    raise RuntimeError(f"run {run_id}: the event stream ended without `done`")
 
 
 async def _peer_one(client: httpx.AsyncClient, body: bytes) -> float:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+#: Generous: on a loaded shared machine a worker pool can take long to start.
+STARTUP_S = 90.0
 _LISTENING = re.compile(r"listening on http://(\S+?):(\d+)/")
 
 
@@ -77,7 +79,7 @@ def start_server(
         cmd += ["--workers", "1"]
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen([*cmd, *args], stderr=err, stdout=subprocess.DEVNULL, env=full_env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         found = _LISTENING.search(stderr_path.read_text(errors="replace"))
         if found:
@@ -142,7 +144,7 @@ def big_log(mib: int) -> bytes:
     return body + failing_log()
 
 
-def wait_final(client: httpx.Client, run_id: str, timeout: float = 60) -> dict[str, Any]:
+def wait_final(client: httpx.Client, run_id: str, timeout: float = 120) -> dict[str, Any]:
     """Poll a run until it is final; its JSON."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

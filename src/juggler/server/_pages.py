@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from juggler.triage._present import printable
-from juggler.triage._service import recent_incidents
+from juggler.triage._service import printable, recent_incidents
 
 from ._accept import accept_upload, read_document, visible_run
 from ._access import caller, check_csrf, check_origin

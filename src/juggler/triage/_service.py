@@ -17,6 +17,7 @@ import juggler
 
 from ._config import TriageConfig
 from ._present import headline
+from ._present import printable as printable  # the pages show log text the same way
 from .kb import Incident, Resolution, open_store, signature_of
 from .synth import render_html, render_json, render_markdown
 from .synth._escape import scrub_value
