@@ -485,6 +485,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts (a smoke run)")
     parser.add_argument("--json", metavar="OUT")
     parser.add_argument("--only", default="s3,s4,throughput,s8,r16")
+    parser.add_argument("--clients", help="throughput levels, e.g. 1,10,50 (default)")
     parser.add_argument("--peer", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer:
@@ -504,6 +505,8 @@ def main() -> None:
             print_table("S4: slow clients (one header byte per 5 s)", list(r), [list(r.values())])
         if "throughput" in only:
             levels = [1, 10] if args.quick else [1, 10, 50]
+            if args.clients:
+                levels = [int(n) for n in args.clients.split(",")]
             rows = results["throughput"] = throughput(folder, levels, 2)
             print_table(
                 "Throughput: 10-500 KB CI logs, juggler serve vs one `juggler triage` per request",
