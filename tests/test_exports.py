@@ -68,3 +68,10 @@ def test_layering_check_sees_relative_imports() -> None:
     where = SRC / "triage" / "scrape" / "_probe.py"
     assert _imports_of_source("from ...engine._run import x\n", where) == ["juggler.engine._run"]
     assert _imports_of_source("from .. import cli\n", where) == ["juggler.triage.cli"]
+
+
+def test_runtime_names_are_public() -> None:
+    """The shared runtime, its statistics and its back-pressure error are public names."""
+    for name in ("Runtime", "RuntimeBusy", "RuntimeStatistics"):
+        assert name in juggler.__all__
+    assert issubclass(juggler.RuntimeBusy, juggler.JugglerError)

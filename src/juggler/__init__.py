@@ -17,6 +17,7 @@ from .engine._errors import ItemTimeout as ItemTimeout
 from .engine._errors import JugglerError as JugglerError
 from .engine._errors import PipelineFailed as PipelineFailed
 from .engine._errors import PoisonItem as PoisonItem
+from .engine._errors import RuntimeBusy as RuntimeBusy
 from .engine._errors import WorkerCrashed as WorkerCrashed
 from .engine._pipeline import Pipeline as Pipeline
 from .engine._pipeline import run as run
@@ -24,6 +25,8 @@ from .engine._report import ItemFailure as ItemFailure
 from .engine._report import RunReport as RunReport
 from .engine._report import StageReport as StageReport
 from .engine._retry import RetryPolicy as RetryPolicy
+from .engine._runtime import Runtime as Runtime
+from .engine._runtime import RuntimeStatistics as RuntimeStatistics
 from .engine._stage import Batch as Batch
 from .engine._stage import Branches as Branches
 from .engine._stage import Reduce as Reduce
@@ -59,6 +62,9 @@ __all__ = [
     "Reduce",
     "RetryPolicy",
     "RunReport",
+    "Runtime",
+    "RuntimeBusy",
+    "RuntimeStatistics",
     "Span",
     "Stage",
     "StageReport",

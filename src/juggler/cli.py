@@ -181,6 +181,49 @@ def _check_learn_options(
         raise click.UsageError("--learn needs --cause: what caused this failure")
 
 
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8321, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--data-dir",
+    default="juggler-data",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Runs (SQLite + files) and the knowledge base.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="Bearer tokens, 'TOKEN USER [PROJECT ...]' per line (required off loopback).",
+)
+@click.option("--cluster", help="Dask scheduler address for the cpu work.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
+@click.option("--max-runs", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--max-queued", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--run-timeout", default=300.0, show_default=True, help="Wall-time cap of a run (s).")
+@click.option("--max-upload-mib", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--grace", default=10.0, show_default=True, help="Seconds runs get on SIGTERM.")
+def serve(
+    host: str,
+    port: int,
+    data_dir: str,
+    token_file: str | None,
+    cluster: str | None,
+    workers: int | None,
+    max_runs: int,
+    max_queued: int,
+    run_timeout: float,
+    max_upload_mib: int,
+    grace: float,
+) -> None:
+    """Serve the triage web page and HTTP API (loopback unless --host says otherwise)."""
+    try:  # lazy: `juggler triage` start-up never pays for the web stack
+        from .server._cli import run_serve
+    except ImportError as exc:
+        raise click.UsageError(f"serve needs: pip install 'juggler[serve]' ({exc.name})") from None
+    run_serve(locals())
+
+
 def _mount_kb() -> None:
     from .triage.kb._cli import kb
 

@@ -10,7 +10,8 @@
     │   ├── WorkerCrashed             the worker process died while holding the item
     │   └── PoisonItem                the item killed ``max_worker_deaths`` workers: quarantined
     ├── ChannelClosed                 send on a channel that was already closed
-    └── PoolClosed                    a process pool was closed (or broke) with items unfinished
+    ├── PoolClosed                    a process pool was closed (or broke) with items unfinished
+    └── RuntimeBusy                   a shared Runtime is full and the caller would not wait
 
 Cancellation (``asyncio.CancelledError``) and ``KeyboardInterrupt`` are never wrapped: they
 propagate untouched, after every stage has been stopped.
@@ -32,6 +33,7 @@ __all__ = [
     "PipelineFailed",
     "PoisonItem",
     "PoolClosed",
+    "RuntimeBusy",
     "WorkerCrashed",
 ]
 
@@ -155,3 +157,16 @@ class PoolClosed(JugglerError):
     worker processes keep dying before they are ready (a broken environment: look at the
     workers' stderr).
     """
+
+
+class RuntimeBusy(JugglerError):
+    """A shared ``Runtime`` is at its bound on runs in flight or queued items.
+
+    Raised by ``run_async(..., wait=False)`` instead of waiting; a service answers 503.
+    ``runs_in_flight`` and ``queued_items`` say how full it was.
+    """
+
+    def __init__(self, message: str, *, runs_in_flight: int, queued_items: int) -> None:
+        super().__init__(message)
+        self.runs_in_flight = runs_in_flight
+        self.queued_items = queued_items

@@ -20,7 +20,8 @@ from ._trace._recorder import Recorder
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 
-    from ._placement._backend import CpuBackend
+    from ._backends._protocol import CpuBackend
+    from ._runtime import Runtime
 
 T = TypeVar("T")
 
@@ -100,10 +101,17 @@ class Pipeline:
                 f"stage names must be unique, {duplicates} repeat: pass name=... to tell them apart"
             )
 
-    def run(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
+    def run(
+        self, items: Iterable[Any] | AsyncIterable[Any], *, runtime: Runtime | None = None
+    ) -> RunReport:
         """Run the pipeline to completion from synchronous code.
 
         Ctrl-C and SIGTERM stop the run cleanly and raise ``KeyboardInterrupt``.
+
+        Args:
+            items: The input items.
+            runtime: A started :class:`Runtime` whose workers the run shares; without it the
+                run starts (and stops) workers of its own.
 
         Raises:
             PipelineFailed: a fail-fast stage could not process an item.
@@ -112,14 +120,50 @@ class Pipeline:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            if runtime is not None:
+                return runtime.run_blocking(lambda: self._run_in(runtime, items, True), items)
             return run(self.run_async(items))
         raise ConfigError("Pipeline.run() inside an event loop: use await run_async()")
 
-    async def run_async(self, items: Iterable[Any] | AsyncIterable[Any]) -> RunReport:
-        """Run the pipeline inside the running event loop; see :meth:`run`."""
+    async def run_async(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        runtime: Runtime | None = None,
+        wait: bool = True,
+    ) -> RunReport:
+        """Run the pipeline inside the running event loop; see :meth:`run`.
+
+        Args:
+            items: The input items.
+            runtime: A started :class:`Runtime` to share; the run gets its own run id, report
+                and trace, and its failures or cancellation touch no other run.
+            wait: With a ``runtime`` at its bounds, wait for room (default) or raise
+                ``RuntimeBusy`` at once.
+        """
+        if runtime is not None:
+            return await runtime.run_here_or_there(
+                lambda: self._run_in(runtime, items, wait), items
+            )
+        return await self._execute(items, self._backend_factory, None)
+
+    async def _run_in(
+        self, runtime: Runtime, items: Iterable[Any] | AsyncIterable[Any], wait: bool
+    ) -> RunReport:
+        async with runtime.lease(wait=wait) as lease:
+            return await self._execute(items, lambda: lease, lease.run_id)
+
+    async def _execute(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        backend_factory: Callable[[], CpuBackend],
+        run_id: str | None,
+    ) -> RunReport:
         started = time.perf_counter()
         recorder = Recorder(asyncio.get_running_loop().time(), enabled=self._trace)
-        ctx = RunContext(self._backend_factory, random.Random(self._seed), recorder)
+        if run_id is not None:
+            recorder.run_id = run_id
+        ctx = RunContext(backend_factory, random.Random(self._seed), recorder)
         channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
         channels.append(Channel(4096))
         results: list[Any] = []

@@ -17,9 +17,9 @@ import traceback
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._backends._protocol import CpuBackend, Failed, Ok, Raised
 from ._channel import Channel, EndOfChannel, WouldBlock
 from ._errors import ConfigError, ItemError, ItemTimeout
-from ._placement._backend import CpuBackend, Failed, Ok, Raised
 from ._placement._threads import ThreadPool
 from ._procpool._protocol import RemoteError, check_importable
 from ._report import ItemFailure, StageReport

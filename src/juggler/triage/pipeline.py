@@ -327,6 +327,8 @@ def triage(
     workers: int | None = None,
     progress: bool | None = False,
     journal: RunJournal | None = None,
+    runtime: juggler.Runtime | None = None,
+    cluster: Any = None,
 ) -> TriageResult:
     """Find why a build failed: ranked findings, build analysis, known causes, past incidents.
 
@@ -345,6 +347,9 @@ def triage(
         progress: Live progress bars on stderr (``None``: only on a terminal).
         journal: Commit each chunk's scan to this run journal, and reuse what it already
             holds (``--resume``; :mod:`juggler.triage._journal`). The caller finishes it.
+        runtime: A started :class:`juggler.Runtime` to share (a server passes its own).
+        cluster: Without ``runtime``: run the cpu stages on this Dask cluster (an address,
+            a ``distributed.Client`` or ``"local"``).
 
     Returns:
         The triage document (findings, analysis, causes, similar incidents, inputs, rejected
@@ -366,6 +371,8 @@ def triage(
             workers=workers,
             progress=progress,
             journal=journal,
+            runtime=runtime,
+            cluster=cluster,
         )
     )
 
@@ -385,8 +392,28 @@ async def triage_async(
     workers: int | None = None,
     progress: bool | None = False,
     journal: RunJournal | None = None,
+    runtime: juggler.Runtime | None = None,
+    cluster: Any = None,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
+    if runtime is None and cluster is not None:
+        async with juggler.Runtime(workers=workers, cluster=cluster) as shared:
+            return await triage_async(
+                logs,
+                baseline=baseline,
+                kb=kb,
+                use_kb=use_kb,
+                project=project,
+                learn=learn,
+                config=config,
+                deliver=deliver,
+                timeline=timeline,
+                limits=limits,
+                workers=workers,
+                progress=progress,
+                runtime=shared,
+                journal=journal,
+            )
     options = _Options(
         baseline=baseline,
         project=project,
@@ -397,6 +424,7 @@ async def triage_async(
         progress=progress,
         timeline=timeline,
         journal=journal,
+        runtime=runtime,
     )
     if not use_kb:
         return await _triage(logs, None, options)
@@ -436,6 +464,7 @@ class _Options:
     progress: bool | None
     timeline: str | None
     journal: RunJournal | None = None
+    runtime: juggler.Runtime | None = None
 
 
 async def _triage(
@@ -443,7 +472,9 @@ async def _triage(
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
     known = (
-        await _read_baseline(options.baseline, options.limits, rejected, options.workers)
+        await _read_baseline(
+            options.baseline, options.limits, rejected, options.workers, options.runtime
+        )
         if options.baseline
         else None
     )
@@ -475,7 +506,7 @@ async def _triage(
         stages.append(juggler.io(delivery.deliver, name="deliver"))
     report = await juggler.Pipeline(
         *stages, workers=options.workers, progress=options.progress
-    ).run_async(iter_sources(logs, limits=options.limits))
+    ).run_async(iter_sources(logs, limits=options.limits), runtime=options.runtime)
     [outcome] = report.results
     document, memo = outcome[0], outcome[1]
     deliveries = outcome[2] if options.deliver else ()
@@ -530,6 +561,7 @@ async def _read_baseline(
     limits: Limits,
     rejected: list[dict[str, Any]],
     workers: int | None,
+    runtime: juggler.Runtime | None = None,
 ) -> frozenset[str]:
     docs = []
     for source in iter_sources(paths, limits=limits):
@@ -541,7 +573,7 @@ async def _read_baseline(
         except InputError as err:
             rejected.append({"path": err.source, "role": "baseline", "reason": str(err)})
     baseline = juggler.Pipeline(juggler.cpu(_keys_of, name="baseline"), workers=workers)
-    report = await baseline.run_async(docs)
+    report = await baseline.run_async(docs, runtime=runtime)
     keys: set[str] = set()
     for part in report.results:
         keys.update(part)

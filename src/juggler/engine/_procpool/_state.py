@@ -39,6 +39,7 @@ class Job:
         "measured",
         "next_fresh",
         "outcomes",
+        "owner",
         "redo",
         "ref",
         "remaining",
@@ -70,6 +71,7 @@ class Job:
         self.strikes: dict[int, int] = {}
         self.retried: dict[int, int] = {}
         self.last_cause: dict[int, tuple[str | None, int | None, str | None]] = {}
+        self.owner: str | None = None  # the run it belongs to, in a shared Runtime
 
     @property
     def finished(self) -> bool:

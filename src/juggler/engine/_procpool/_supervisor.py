@@ -41,6 +41,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast, final
 
+from .._backends._fair import FairShare
 from .._errors import (
     ConfigError,
     ItemTimeout,
@@ -216,6 +217,7 @@ class ProcessPool:
         self._batches_sent = 0
         self._batch_last = 0
         self._recent: deque[dict[str, Any]] = deque(maxlen=64)
+        self._fair = FairShare()  # worker time between runs (owners) of a shared Runtime
 
     # ------------------------------------------------------------------ public API
 
@@ -275,6 +277,7 @@ class ProcessPool:
         *,
         item_ids: Sequence[str],
         timeout_s: float | None,
+        owner: str | None = None,
     ) -> list[Outcome]:
         """Run ``fn(item)`` for every item; return their outcomes in the same order.
 
@@ -285,6 +288,8 @@ class ProcessPool:
             item_ids: One id per item, used in failure records.
             timeout_s: Per-attempt limit for each item; the worker running an item past it
                 is killed and replaced and the item is ``Failed(ItemTimeout)``.
+            owner: The run the call belongs to when runs share the pool (a ``Runtime``):
+                worker time is shared fairly between owners (``_backends/_fair.py``).
 
         Returns:
             ``Ok``, ``Raised`` (user exception, never a strike) or ``Failed`` (timeout or
@@ -317,6 +322,9 @@ class ProcessPool:
             self._fixed_batch or self._learned.get(ref, 1),
             loop.create_future(),
         )
+        job.owner = owner
+        if owner is not None:
+            self._fair.join(owner)
         self._jobs.append(job)
         self._pump()
         try:
@@ -373,6 +381,10 @@ class ProcessPool:
             self._kill_everything()
             raise
         self._kill_everything()
+
+    def forget_owner(self, owner: str) -> None:
+        """Run ``owner`` of a shared pool has ended: drop its fair-share state."""
+        self._fair.leave(owner)
 
     def statistics(self) -> PoolStatistics:
         """A frozen snapshot of the pool's state."""
@@ -573,6 +585,8 @@ class ProcessPool:
         # Until a call's first batch is measured, queue shallow: a deep queue of size-1
         # batches would be sent before the size has had a chance to grow.
         depth = self._depth if all(j.measured for j in self._jobs) else _PREFETCH
+        if self._fair.contended:
+            depth = _PREFETCH  # runs share the workers: keep queues short, newcomers go next
         low = depth // 2
         eligible = [
             w
@@ -597,6 +611,8 @@ class ProcessPool:
                 self._write(worker, pending[0] if len(pending) == 1 else b"".join(pending))
 
     def _next_job(self) -> Job | None:
+        if self._fair.owners:
+            return self._fair.pick(self._jobs)
         for _ in range(len(self._jobs)):
             job = self._jobs[0]
             # Round robin: concurrent run_many calls (stage concurrency) share the workers.
@@ -620,7 +636,7 @@ class ProcessPool:
             else:
                 left = len(job.items) - job.next_fresh
                 share = math.ceil(left / (self._count * _PREFETCH))
-                size = max(1, min(job.batch_size, share))
+                size = max(1, min(job.batch_size, share, self._fair.batch_cap(job)))
                 indices = range(job.next_fresh, job.next_fresh + size)
                 job.next_fresh += size
                 chunk = job.items[indices.start : indices.stop]
@@ -641,6 +657,8 @@ class ProcessPool:
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )
             batch = Batch(job, indices, seq)
+            if job.owner is not None:
+                self._fair.charge(job, seq, len(indices))
             was_idle = not worker.outstanding
             worker.outstanding.append(batch)
             self._batches_sent += 1
@@ -764,6 +782,8 @@ class ProcessPool:
         job = batch.job
         n = len(batch.indices)
         self._depth = max(_PREFETCH, min(_MAX_DEPTH, int(_QUEUE_AHEAD_S / max(elapsed, 1e-6))))
+        if job.owner is not None:
+            self._fair.observe(job, seq, n, elapsed)
         if not job.finished:
             job.measured = True
             if not job.redo and self._fixed_batch is None:
@@ -801,6 +821,8 @@ class ProcessPool:
             self._items_done += n
             if job.remaining <= 0 and not job.future.done():
                 job.future.set_result(None)
+        if worker.outstanding and worker.outstanding[0].job.future.cancelled():
+            self._kill(worker, "cancelled")  # its next batch belongs to a cancelled call
         self._arm_timeout(worker)
         self._notify()
 
@@ -1000,7 +1022,9 @@ class ProcessPool:
         if not job.future.done():
             job.future.cancel()
         for worker in self._live():
-            if any(batch.job is job for batch in worker.outstanding):
+            # Only a worker running the call's batch now is killed; one that holds it queued
+            # behind another call's batch is killed when it gets there (``_on_done``).
+            if worker.outstanding and worker.outstanding[0].job is job:
                 self._kill(worker, "cancelled")
 
     def _release(self, worker: WorkerHandle) -> None:

@@ -102,6 +102,7 @@ class Recorder:
 
     def trace(self, stages: list[tuple[str, str]], wall_s: float) -> Trace:
         t0 = self.t0
+        run_id = self.run_id
         spans = [
             Span(
                 stage=stage,
@@ -116,6 +117,7 @@ class Recorder:
                 outcome=outcome,  # type: ignore[arg-type]
                 bytes_in=bytes_in,
                 bytes_out=bytes_out,
+                run_id=run_id,
             )
             for (
                 stage,

@@ -30,6 +30,8 @@ class Span:
         outcome: How it finished.
         bytes_in: Size of the pickled input, where it was pickled (``cpu``).
         bytes_out: Size of the pickled output, where it was pickled.
+        run_id: The run the attempt belongs to (``Trace.run_id``): runs sharing a
+            ``Runtime`` share its workers, never their spans.
     """
 
     stage: str
@@ -44,6 +46,7 @@ class Span:
     outcome: Outcome
     bytes_in: int | None = None
     bytes_out: int | None = None
+    run_id: str = ""
 
 
 #: The one phase the engine records today: starting the worker processes of the ``cpu`` pool.
