@@ -79,6 +79,15 @@ def gzip_file(src: Path, dst: Path) -> None:
         out.write(comp.flush())
 
 
+def zip_bomb(path: Path) -> None:
+    """One member of 10 GiB of zeros, about 10 MB zipped (the deflate of 1 MiB of zeros,
+    full-flushed, repeated: the test suite's builder, ``tests/triage/big_inputs.py``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.triage.big_inputs import zip_of_repeats
+
+    zip_of_repeats(path, "zeros.log", bytes(MiB), 10 * 1024)
+
+
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
@@ -107,12 +116,14 @@ def run(arg: str, stdin: IO[bytes] | None) -> dict[str, Any]:
     wall = time.perf_counter() - started
     document = json.loads(out)
     top = document["findings"][0] if document["findings"] else {}
+    refused = [r["reason"] for r in document["rejected_inputs"]]
     return {
         "wall_s": round(wall, 2),
         "rss_parent_mib": round(peak_parent / MiB),
         "rss_tree_mib": round(peak_tree / MiB),
         "lines": document["inputs"][0]["lines"] if document["inputs"] else 0,
         "top": f"{top.get('title')!r} at {top.get('line_start')}-{top.get('line_end')}",
+        "refused": refused,
         "exit": proc.returncode,
     }
 
@@ -120,7 +131,11 @@ def run(arg: str, stdin: IO[bytes] | None) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gib", type=float, default=0.88, help="log size (0.88 GiB ≈ 900 MB)")
-    parser.add_argument("--inputs", default="plain,gz,stdin", help="forms to triage")
+    parser.add_argument(
+        "--inputs",
+        default="plain,gz,stdin,bomb,zero",
+        help="forms: plain, gz, stdin, bomb (zip of 10 GiB zeros), zero (/dev/zero on stdin)",
+    )
     parser.add_argument("--keep", type=Path, help="folder for the logs instead of a temp dir")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
@@ -142,10 +157,20 @@ def main() -> None:
             elif form == "stdin":
                 with log.open("rb") as fh:
                     rows[form] = run("-", fh)
+            elif form == "bomb":
+                bomb = folder / "bomb.zip"
+                zip_bomb(bomb)
+                rows[form] = run(str(bomb), None)
+            elif form == "zero":
+                with subprocess.Popen(["cat", "/dev/zero"], stdout=subprocess.PIPE) as cat:
+                    rows[form] = run("-", cat.stdout)
+                    cat.kill()
             else:
                 raise SystemExit(f"unknown input form {form!r}")
     base = rows.get("plain")
-    for row in rows.values():
+    for form, row in rows.items():
+        if form in ("bomb", "zero"):  # refusals: only their time and memory matter
+            continue
         row["throughput_mib_s"] = round(size / MiB / row["wall_s"], 1)
         if base is not None:
             row["vs_plain"] = round(base["wall_s"] / row["wall_s"], 2)
@@ -158,12 +183,16 @@ def main() -> None:
     )
     for form, row in rows.items():
         ratio = f"{row['vs_plain']:.2f}x" if "vs_plain" in row else "-"
+        speed = row.get("throughput_mib_s", "-")
         print(
             f"{form:<7} {row['rss_tree_mib']:>5} MiB {row['rss_parent_mib']:>7} MiB "
-            f"{row['wall_s']:>6.1f} s {row['throughput_mib_s']:>7} {ratio:>9}"
+            f"{row['wall_s']:>6.1f} s {speed:>7} {ratio:>9}"
         )
     for form, row in rows.items():
-        print(f"{form}: {row['lines']:,} lines, exit {row['exit']}, top finding {row['top']}")
+        if row["refused"]:
+            print(f"{form}: exit {row['exit']}, refused: {'; '.join(row['refused'])}")
+        else:
+            print(f"{form}: {row['lines']:,} lines, exit {row['exit']}, top finding {row['top']}")
 
 
 if __name__ == "__main__":
