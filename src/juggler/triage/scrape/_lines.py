@@ -17,6 +17,7 @@ number, the number of lines (a last line without ``\\n`` counts), and the lines 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final
 
@@ -48,13 +49,34 @@ _HEAD_BYTES: Final = 4 * HEAD_CHARS
 _TAIL_BYTES: Final = 4 * TAIL_CHARS
 _SHORT_BYTES: Final = 4 * VISIBLE_CHARS
 _COUNT_BLOCK: Final = 8 * 1024 * 1024
+# Words that start a failure record in build logs (test runners, compilers, runtimes), at a
+# word start. Generic on purpose: the detectors decide what the record is.
+_RECORD_START: Final = re.compile(
+    r"(?<!\S)(?:FAILED|ERROR|FATAL|FAIL:|Traceback|Exception in|panic:|fatal:|error(?:\[|:))"
+)
 
 
 def visible_text(line: str) -> str:
-    """``line`` as the scan sees it: whole, or head + :data:`ELLIPSIS` + tail if long."""
+    """``line`` as the scan sees it: whole, or its head and tail if long.
+
+    A long line is shown as head + :data:`ELLIPSIS` + tail. When the tail holds the start of
+    a failure record (``FAILED``, ``ERROR``, ``Traceback``, ``error:`` … after whitespace),
+    that record leads instead: record + :data:`ELLIPSIS` + head. Detectors anchor their
+    rules at a line's start (``^FAILED <test>``), and a finding's title is the line's
+    start, so the error reads as it would on a line of its own; the head still follows.
+    """
     if len(line) <= VISIBLE_CHARS:
         return line
-    return line[:HEAD_CHARS] + ELLIPSIS + line[-TAIL_CHARS:]
+    return _shortened(line[:HEAD_CHARS], line[-TAIL_CHARS:])
+
+
+def _shortened(head: str, tail: str) -> str:
+    last = None
+    for last in _RECORD_START.finditer(tail):  # noqa: B007 (the last match is wanted)
+        pass
+    if last is None or last.start() == 0:
+        return head + ELLIPSIS + tail
+    return tail[last.start() :] + ELLIPSIS + head
 
 
 def scan_lines(chunk: Chunk) -> list[str]:
@@ -108,7 +130,7 @@ class _OpenLine:
         if head is None:
             return visible_text(decode(tail, encoding))
         # The byte cuts may split a character; its halves decode as U+FFFD, then drop off.
-        return decode(head, encoding)[:HEAD_CHARS] + ELLIPSIS + decode(tail, encoding)[-TAIL_CHARS:]
+        return _shortened(decode(head, encoding)[:HEAD_CHARS], decode(tail, encoding)[-TAIL_CHARS:])
 
 
 def _stream_lines(chunk: Chunk) -> list[str]:
