@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo engine-demo test lint bench clean
+.PHONY: demo engine-demo test lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,5 +43,20 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/engine.py
 
+# Coverage-guided fuzzing of the gz, zip, JUnit and plain readers and of the F1 properties
+# (RELIABILITY.md F2/F3): FUZZ_SECONDS per target, seeds written by tests/fuzz/seeds.py.
+FUZZ_SECONDS ?= 600
+FUZZ_DIR ?= fuzz-out
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.seeds $(FUZZ_DIR)/seeds
+	@for t in gz zip junit plain properties; do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes/$$t; \
+		seeds=$(FUZZ_DIR)/seeds/$$t; [ -d $$seeds ] || seeds=; \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(BIN)/python tests/fuzz/fuzz_$$t.py $(FUZZ_DIR)/corpus/$$t $$seeds \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=5 \
+			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t/ -print_final_stats=1 || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html fuzz-out
