@@ -249,6 +249,8 @@ def read_zip(fileobj: IO[bytes], *, name: str, limits: Limits) -> Iterator[Membe
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise DecodeError(name, f"not a readable zip archive ({err})") from None
+    except NotImplementedError as err:  # "zip file version 23.5" (found by fuzz_zip)
+        raise UnsupportedInput(name, f"unsupported zip archive ({err})") from None
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_members:
