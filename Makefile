@@ -4,19 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo engine-demo test lint bench fuzz clean
+.PHONY: demo engine-demo test lint bench lock fuzz clean
 
-$(STAMP): pyproject.toml
+# Every library and tool at the version uv.lock pins (hashes checked), so a release of ruff,
+# mypy or pytest cannot turn CI red without a commit; then juggler itself, editable.
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Triage the bundled failing logs offline: memo in three formats, HTML timeline, local KB.
 DEMO := demo-out
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
+	@rm -f $(DEMO)/kb.sqlite3 $(DEMO)/kb.sqlite3-wal $(DEMO)/kb.sqlite3-shm
 	$(BIN)/juggler kb --kb $(DEMO)/kb.sqlite3 import --replace examples/kb.json
+	@# An earlier run of the same failure, triaged and remembered with its fix (--learn):
+	$(BIN)/juggler triage examples/pytest-gha.log --kb $(DEMO)/kb.sqlite3 --project demo/shop \
+		--learn --cause "price sent as a JSON string; strict float field rejects it" \
+		--fix "declare ItemUpdate.price as Decimal" --quiet > /dev/null
 	$(BIN)/juggler triage examples/pytest-gha.log --baseline examples/pytest-gha.baseline.log \
 		--kb $(DEMO)/kb.sqlite3 --project demo/shop --out-dir $(DEMO) --trace $(DEMO)/timeline.html
 	$(BIN)/juggler triage examples/maven-compile.log examples/npm-jest.log \
@@ -40,8 +48,16 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/bench.txt
 	$(BIN)/python bench/engine.py
+
+# After editing dependencies in pyproject.toml: re-resolve uv.lock and export what pip installs
+# (the dev group plus every published extra, so CI tests them all; the bench group).
+EXPORT := $(BIN)/uv export --frozen --quiet --no-emit-project --all-extras --no-default-groups
+lock: $(STAMP)
+	$(BIN)/uv lock
+	$(EXPORT) --group dev --format requirements-txt -o requirements/dev.txt
+	$(EXPORT) --group bench --format requirements-txt -o requirements/bench.txt
 
 # Coverage-guided fuzzing of the gz, zip, JUnit and plain readers and of the F1 properties
 # (RELIABILITY.md F2/F3): FUZZ_SECONDS per target, seeds written by tests/fuzz/seeds.py.

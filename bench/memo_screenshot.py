@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.engine._browser import chromium_available
 from tests.triage.test_memo_browser import screenshot_memo
 
-from juggler.triage._findings import find_failures
+from juggler.triage._findings import baseline_keys, scan_chunk
 from juggler.triage.kb._match import match_causes
 from juggler.triage.kb._model import Cause
+from juggler.triage.pipeline import Scanned, merge_log
 from juggler.triage.synth import build_memo
 from juggler.triage.synth.render import render_html
 
@@ -50,12 +51,16 @@ def main() -> int:
         return 1
     lines = _lines(args.log)
     baseline = [_lines(args.baseline)] if args.baseline.exists() else []
-    triage = find_failures(lines, path=args.log.name, baseline=baseline)
+    # The pipeline's own merge step, so findings carry their novelty against the baseline.
+    keys = baseline_keys(baseline) if baseline else None
+    scan = scan_chunk(lines, offset=0, baseline=keys)
+    _, triage = merge_log(Scanned(source=args.log.name, scan=scan, causes=()))
     causes = [Cause.from_json(c) for c in json.loads((ROOT / "examples/kb.json").read_text())]
     triage["causes"] = [m.to_json() for m in match_causes(lines, causes)]
     triage["similar_incidents"] = [
         {
             "score": 0.0312,
+            "similarity": 0.92,
             "project": "acme/inventory-api",
             "cause": "Price sent as a JSON string rejected by a float field in strict mode",
             "fix": "Declare price as Decimal in ItemUpdate",

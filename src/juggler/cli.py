@@ -1,7 +1,8 @@
 """juggler's command line: a thin face over the engine and the triage pipeline.
 
-Exit codes, in one place: 0 ok, 1 failures found or partial, 2 usage or config error,
-3 every input rejected, 130 interrupted (Ctrl-C or SIGTERM).
+Exit codes, in one place (also in ``--help``, see ``_clihelp``): 0 ok, 1 partial (some
+input refused), 2 usage or config error, 3 every input refused, 4 a delivery failed,
+5 internal error, 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ import sys
 
 import click
 
-from . import JugglerError, __version__, check_trace_path
+from . import JugglerError, __version__
+from ._clihelp import ROOT_EPILOG, triage_epilog
 from ._demo import run_demo
+from .triage._config import ENV_VARIABLES
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
+EXIT_DELIVERY = 4
+EXIT_INTERNAL = 5
 EXIT_INTERRUPTED = 130
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=ROOT_EPILOG)
 @click.version_option(__version__, prog_name="juggler")
 def app() -> None:
-    """Run pipelines across the event loop, threads and processes."""
+    """Run pipelines across the event loop, threads and processes, and triage failed builds."""
 
 
 @app.command()
@@ -42,14 +47,14 @@ def demo(
 ) -> None:
     """Run an aio → cpu → io pipeline on generated items and print its report."""
     if trace is not None:
-        check_trace_path(trace)
+        _check_trace(trace)
     code = run_demo(
         items=items, cpu_ms=cpu_ms, io_ms=io_ms, as_json=as_json, trace=trace, quiet=quiet
     )
     sys.exit(code)
 
 
-@app.command()
+@app.command(epilog=triage_epilog(ENV_VARIABLES))
 @click.argument("logs", nargs=-1, required=True)
 @click.option(
     "--baseline",
@@ -69,14 +74,23 @@ def demo(
     "kb_path",
     envvar="JUGGLER_KB",
     type=click.Path(dir_okay=False),
-    help="Knowledge base file [default: $JUGGLER_KB, else the XDG data directory].",
+    help="Knowledge base file [default: $JUGGLER_KB, else kb_path of the config, else "
+    "kb.sqlite3 in the user data folder].",
 )
 @click.option("--no-kb", is_flag=True, help="No known causes or past incidents.")
 @click.option("--project", default="", help="Project of the logs (owner/repo).")
-@click.option("--learn", is_flag=True, help="Remember this failure as an incident.")
-@click.option("--cause", default="", help="With --learn: what caused it.")
-@click.option("--fix", default="", help="With --learn: how it was fixed.")
-@click.option("--link", default="", help="With --learn: issue, PR or commit URL.")
+@click.option("--learn", is_flag=True, help="Remember this failure as an incident (needs --cause).")
+@click.option("--cause", default=None, help="With --learn: what caused it (required).")
+@click.option("--fix", default=None, help="With --learn: how it was fixed.")
+@click.option("--link", default=None, help="With --learn: issue, PR or commit URL.")
+@click.option(
+    "--config",
+    "config_file",
+    envvar="JUGGLER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Read options from this TOML file instead of the discovered juggler.toml / "
+    "pyproject.toml and the user's file.",
+)
 @click.option(
     "--out-dir",
     type=click.Path(file_okay=False),
@@ -84,6 +98,13 @@ def demo(
 )
 @click.option("--llm-url", help="OpenAI-compatible API base URL for an LLM-written summary.")
 @click.option("--llm-model", help="Model name for --llm-url.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Findings shown on the terminal (the JSON and the memo keep their own).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def triage(
@@ -96,35 +117,61 @@ def triage(
     no_kb: bool,
     project: str,
     learn: bool,
-    cause: str,
-    fix: str,
-    link: str,
+    cause: str | None,
+    fix: str | None,
+    link: str | None,
+    config_file: str | None,
     out_dir: str | None,
     llm_url: str | None,
     llm_model: str | None,
+    top: int,
     quiet: bool,
     debug: bool,
 ) -> None:
     """Find the lines that explain why a build failed in LOGS (files, folders, archives, -)."""
     from .triage._cli import run_triage
 
-    if trace is not None:
-        check_trace_path(trace)
+    _check_learn_options(learn=learn, no_kb=no_kb, cause=cause, fix=fix, link=link)
     code = run_triage(
         list(logs),
         baseline=list(baseline),
         as_json=as_json,
+        top=top,
         trace=trace,
         workers=workers,
         kb=None if no_kb else kb_path,
         use_kb=not no_kb,
         project=project,
-        learn=(cause, fix, link) if learn else None,
+        learn=(cause or "", fix or "", link or "") if learn else None,
+        config_file=config_file,
         options={"out_dir": out_dir, "llm_url": llm_url, "llm_model": llm_model},
         quiet=quiet,
         debug=debug,
     )
     sys.exit(code)
+
+
+def _check_trace(trace: str) -> None:
+    """Suffix known, folder present, file writable: before the run, in one line."""
+    from .triage._preflight import check_trace
+
+    check_trace(trace)
+
+
+def _check_learn_options(
+    *, learn: bool, no_kb: bool, cause: str | None, fix: str | None, link: str | None
+) -> None:
+    """Refuse the combinations that would silently do nothing, or store nothing useful."""
+    if not learn:
+        pairs = (("--cause", cause), ("--fix", fix), ("--link", link))
+        given = [name for name, value in pairs if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only make sense with --learn")
+        return
+    if no_kb:
+        raise click.UsageError("--learn stores the incident in the knowledge base: drop --no-kb")
+    if cause is None or not cause.strip():
+        raise click.UsageError("--learn needs --cause: what caused this failure")
 
 
 def _mount_kb() -> None:
@@ -147,7 +194,10 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
+        # A command may say 3 (its input refused) or 4; click's own default of 1 would read
+        # as "partial", so anything else is a usage error.
+        known = (EXIT_USAGE, EXIT_REJECTED, EXIT_DELIVERY)
+        sys.exit(exc.exit_code if exc.exit_code in known else EXIT_USAGE)
     except JugglerError as exc:
         click.echo(f"juggler: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -158,4 +208,4 @@ def main() -> None:
         click.echo(
             f"juggler: internal error: {type(exc).__name__}: {exc} (--debug shows more)", err=True
         )
-        sys.exit(EXIT_FAILURES)
+        sys.exit(EXIT_INTERNAL)

@@ -94,7 +94,7 @@ def test_summary_carries_no_terminal_control_sequences(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert not any(ch in result.stdout for ch in "\x1b\x07\x9b")
     assert "month must be in 1..12" in result.stdout
-    assert result.stdout.startswith("Build failed in step")
+    assert result.stdout.startswith("✗ Build failed in step")  # the verdict's mark, uncoloured
 
 
 def test_empty_log_reports_no_failure(tmp_path: Path) -> None:

@@ -91,6 +91,33 @@ def chromium_available() -> bool:
     return os.access(CHROMIUM, os.X_OK)
 
 
+def in_ci() -> bool:
+    """True under ``CI=true`` (GitHub Actions, .ci/run): a missing browser is then a failure."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def needs_chromium() -> Any:
+    """Marker for browser tests: skip where Chromium is absent on a developer's machine.
+
+    Under ``CI=true`` the test is never skipped; it fails in :func:`require_chromium` with what
+    to install, so a CI image without the browser cannot turn the browser tests green.
+    """
+    import pytest
+
+    return pytest.mark.skipif(
+        not chromium_available() and not in_ci(),
+        reason=f"needs Debian's chromium at {CHROMIUM} (under CI=true its absence fails)",
+    )
+
+
+def require_chromium() -> None:
+    """Fail the calling test, naming the fix, when Chromium is missing (reached only in CI)."""
+    if not chromium_available():
+        import pytest
+
+        pytest.fail(f"CI=true and no Chromium at {CHROMIUM}: apt-get install chromium")
+
+
 def screenshot_timeline(
     html_path: Path,
     png_path: Path | None,
@@ -113,6 +140,7 @@ def screenshot_timeline(
     """
     from playwright.sync_api import sync_playwright
 
+    require_chromium()
     requests: list[str] = []
     errors: list[str] = []
     dialogs: list[str] = []

@@ -141,7 +141,7 @@ CASES: list[tuple[str, str, str, int, int]] = [
         Test Suites: 1 failed, 1 passed, 2 total
         """,
         "jest",
-        2,
+        3,  # the failing test's own block; the "FAIL file" header (line 2) is a hit apart
         12,
     ),
     (

@@ -173,8 +173,11 @@ def test_log_url_makes_line_links() -> None:
 
 
 def test_passing_build_and_missing_keys() -> None:
-    """An empty or odd document still gives a memo: a passing one, or one with less detail."""
-    assert build_memo({}).headline == "Build passed: no failures found"
+    """An empty or odd document still gives a memo: an undecided one, or one with less detail."""
+    empty = build_memo({})
+    assert empty.headline == "No failure found in the log"
+    assert empty.verdict == "unknown"
+    assert not empty.failed
     odd = {"findings": [{"line_start": "x"}, 3, {"line_start": 5}], "analysis": [], "causes": 7}
     memo = build_memo(odd)
     assert memo.failed

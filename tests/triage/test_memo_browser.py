@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.engine._browser import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from tests.engine._browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, require_chromium
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,6 +35,8 @@ class MemoShot:
 def screenshot_memo(html_path: Path, png_path: Path | None, *, width: int = 1100) -> MemoShot:
     """Open the memo from disk in headless Chromium and take a full-page PNG."""
     from playwright.sync_api import sync_playwright
+
+    require_chromium()
 
     requests: list[str] = []
     errors: list[str] = []
@@ -78,7 +80,7 @@ def screenshot_memo(html_path: Path, png_path: Path | None, *, width: int = 1100
 
 
 @pytest.mark.allow_blocking
-@pytest.mark.skipif(not chromium_available(), reason="Debian chromium not installed")
+@needs_chromium()
 def test_html_memo_renders_inertly_in_chromium(tmp_path: Path) -> None:
     """Chromium shows the memo, <script> from the log as text; no request but the file itself."""
     from juggler.triage.synth import build_memo

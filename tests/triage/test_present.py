@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from juggler.triage._present import headline, printable, summary
+from juggler.triage._terminal import terminal_summary
 
 
 def test_printable_escapes_control_characters_but_keeps_tabs_and_newlines() -> None:
@@ -35,9 +36,10 @@ def test_headline_names_step_tests_and_top_finding() -> None:
 
 def test_summary_numbers_excerpt_lines_from_the_finding_start() -> None:
     """Each excerpt line is shown with its own line number in the log."""
-    text = summary(_doc())
-    assert "        40 | error[E0308]: mismatched types" in text
-    assert "        41 |   --> src/main.rs:4:5" in text
+    text = terminal_summary(_doc())
+    assert summary(_doc()) == text  # the name callers used before the rich summary
+    assert "        40 │ error[E0308]: mismatched types" in text
+    assert "        41 │   --> src/main.rs:4:5" in text
 
 
 def test_no_findings_says_so() -> None:

@@ -25,6 +25,7 @@ from ._procpool._protocol import RemoteError, check_importable
 from ._report import ItemFailure, StageReport
 from ._stage import AnyStage, Batch, Branches, Reduce, Stage, is_coroutine_callable
 from ._trace._progress import Progress
+from ._trace._span import POOL_START_UP
 
 if TYPE_CHECKING:
     import random
@@ -83,7 +84,11 @@ class RunContext:
             async with self._backend_lock:
                 if self._backend is None:
                     backend = self._backend_factory()
+                    loop = asyncio.get_running_loop()
+                    started = loop.time()
                     await backend.start()
+                    # Items wait for this: the trace shows it as a span of its own.
+                    self.recorder.phase(POOL_START_UP, started, loop.time())
                     self._backend = backend
         return self._backend
 
@@ -216,6 +221,8 @@ class StageRunner:
         self._plain_aio = stage.placement == "aio" and stage.timeout_s is None and not stage.flat
         self._tasks: asyncio.TaskGroup | None = None
         self._importable = stage.placement == "cpu"
+        if stage.placement == "cpu":
+            check_importable(stage.fn)  # the run's first use: fails before any pool starts
         if stage.placement == "auto":
             try:
                 check_importable(stage.fn)
@@ -566,13 +573,15 @@ class StageRunner:
         )
         end = loop.time()
         self.ctx.recorder.tick(end)
-        report.busy_s += end - start
         report.last_finish = end
         results: list[list[_Item]] = []
         rows, name = self.ctx.recorder.rows, stage.name
         for item, outcome in zip(items, outcomes, strict=True):
             timing = getattr(outcome, "timing", None)
             pid, t_start, t_end = timing if timing is not None else (0, start, end)
+            # Busy time is the workers' own time per item (what the timeline shows), not the
+            # batch's wait in the parent: batches in flight at once would count it twice.
+            report.busy_s += max(0.0, t_end - t_start)
             kind = _OUTCOME_NAMES[type(outcome)]
             if isinstance(outcome, Failed) and isinstance(outcome.error, ItemTimeout):
                 kind = "timeout"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, final, overload
 
 from ._errors import ConfigError
-from ._procpool._protocol import check_importable
+from ._procpool._protocol import check_placeable
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -174,7 +174,9 @@ def _build(
     if is_async_generator_callable(fn) and not flat:
         raise ConfigError(f"aio stage {_name_of(fn)!r} is an async generator: pass flat=True")
     if placement == "cpu":
-        check_importable(fn)  # raises ConfigError now, not when the first item is sent
+        # Only what cannot change later: the module has not bound the decorated name yet.
+        # Whether the name leads back to ``fn`` is checked when a run first uses the stage.
+        check_placeable(fn)
     if concurrency is None:
         concurrency = _DEFAULT_CONCURRENCY[placement]
     if concurrency is not None and concurrency < 1:

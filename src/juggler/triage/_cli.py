@@ -10,11 +10,13 @@ import uuid
 import juggler
 
 from ._config import TriageConfig, load_config
-from ._present import printable, summary
+from ._preflight import check_kb, check_out_dir, check_trace
+from ._present import DEFAULT_TOP, printable, summary
+from .deliver import DeliveryResult, deliver_github
 from .kb import Resolution
-from .pipeline import triage
+from .pipeline import TriageResult, triage
 
-EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED = 0, 1, 3
+EXIT_OK, EXIT_PARTIAL, EXIT_REJECTED, EXIT_DELIVERY = 0, 1, 3, 4
 
 
 def run_triage(
@@ -22,6 +24,7 @@ def run_triage(
     *,
     baseline: list[str],
     as_json: bool,
+    top: int = DEFAULT_TOP,
     trace: str | None,
     workers: int | None,
     kb: str | None,
@@ -31,11 +34,23 @@ def run_triage(
     options: dict[str, object],
     quiet: bool,
     debug: bool,
+    config_file: str | None = None,
 ) -> int:
-    """Run the triage, print it, and return the exit code (0 ok, 1 partial, 3 all refused)."""
+    """Run the triage, print it, and return the exit code.
+
+    0 ok, 1 partial (some input refused), 3 every input refused, 4 a delivery failed; when
+    several apply, 3 wins over 4 and 4 over 1. Every output path is checked before the run
+    (one-line ``ConfigError``, exit 2 from the caller).
+    """
     del debug  # unexpected errors are mapped by the caller; --debug keeps their traceback
-    config = load_config(options)
+    config = load_config(options, config_file=config_file)
     deliver = options.get("out_dir") is not None or config.out_dir != TriageConfig().out_dir
+    kb = kb or config.kb_path
+    if deliver:
+        check_out_dir(config.out_dir, label="--out-dir" if options.get("out_dir") else "out_dir")
+    if trace is not None:
+        check_trace(trace)
+    kb_file = check_kb(kb) if use_kb else None
     result = triage(
         logs,
         baseline=baseline,
@@ -55,16 +70,45 @@ def run_triage(
     if as_json:
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
-        _print_summary(summary(document))
+        _print_summary(summary(document, top=top))
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
-    for delivery in result.deliveries:
+    deliveries = result.deliveries or _github_alone(result, config)
+    for delivery in deliveries:
         sys.stderr.write(printable(f"juggler: {delivery.describe()}") + "\n")
+    if learn is not None:
+        _confirm_learned(result, learn[0], kb_file)
     if not document["inputs"] and document["rejected_inputs"]:
         return EXIT_REJECTED
+    if any(not delivery.delivered for delivery in deliveries):
+        return EXIT_DELIVERY
     if document["rejected_inputs"]:
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def _github_alone(result: TriageResult, config: TriageConfig) -> tuple[DeliveryResult, ...]:
+    """Inside GitHub Actions the job summary and annotations need no output folder."""
+    if result.memo is None or config.github == "off":
+        return ()
+    github = deliver_github(
+        result.memo,
+        redactor=config.redactor(),
+        max_annotations=config.max_annotations,
+        enabled=True if config.github == "on" else None,
+    )
+    return () if github.error == "not in GitHub Actions" else (github,)
+
+
+def _confirm_learned(result: TriageResult, cause: str, kb_file: object) -> None:
+    """Say what ``--learn`` stored, and where: a silent success reads as a failure."""
+    if result.learned:
+        ids = ", ".join(f"#{i}" for i in result.learned)
+        noun = "incident" if len(result.learned) == 1 else "incidents"
+        line = f"juggler: learned {noun} {ids} (cause: {cause}) in {kb_file}"
+    else:
+        line = "juggler: nothing learned: no log had a finding to remember"
+    sys.stderr.write(printable(line) + "\n")
 
 
 def _print_summary(text: str) -> None:

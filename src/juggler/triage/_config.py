@@ -4,9 +4,13 @@ Precedence, highest first:
 
 1. command-line options (a mapping from the CLI; ``None`` means "not given");
 2. environment variables ``JUGGLER_<OPTION>`` (``JUGGLER_LLM_URL``, ``JUGGLER_FORMATS=md,html``);
-3. ``juggler.toml`` (top-level keys) in the working directory, or else the
-   ``[tool.juggler]`` table of ``pyproject.toml`` there (read with :mod:`tomllib`);
-4. the defaults of :class:`TriageConfig`.
+3. the project's file: ``juggler.toml`` (top-level keys), or else the ``[tool.juggler]``
+   table of ``pyproject.toml``, in the working directory or the nearest folder above it,
+   up to the project root (the folder holding ``.git``) — or the file ``--config`` names;
+4. the user's file: ``juggler.toml`` in the user config folder (``platformdirs``:
+   ``~/.config/juggler`` on Linux, ``~/Library/Application Support/juggler`` on macOS),
+   skipped when ``--config`` names a file;
+5. the defaults of :class:`TriageConfig`.
 
 Secrets are never options: the config names the environment variables that hold them
 (``llm_api_key_env``, ``webhook_secret_env``), except for webhook URLs, whose token is in the
@@ -217,30 +221,81 @@ _PARSERS: dict[str, Callable[[object], object]] = {
     "webhook_backoff_s": _as_float,
     "debug": _as_bool,
 }
+ENV_VARIABLES: dict[str, str] = {
+    ENV_PREFIX + "KB": "knowledge base file (as --kb)",
+    ENV_PREFIX + "CONFIG": "config file (as --config)",
+    # The default names of the variables holding secrets (llm_api_key_env, webhook_secret_env).
+    ENV_PREFIX + "LLM_API_KEY": "the LLM API key",
+    ENV_PREFIX + "WEBHOOK_SECRET": "the webhooks' HMAC secret",
+    **{ENV_PREFIX + name.upper(): f"the {name} option" for name in _PARSERS},
+}
+"""Every ``JUGGLER_*`` variable juggler reads, for ``--help``; secrets' names come from options."""
+
 # Options whose values are secrets: an error message must not quote them.
 _SECRET_OPTIONS = frozenset({"slack_webhook_url", "webhook_urls"})
 
 
-def _file_options(cwd: Path, config_file: Path | None) -> tuple[str, dict[str, Any]]:
-    """(name for messages, options) from the config file, or ``("", {})`` without one."""
-    candidates = [config_file] if config_file is not None else [cwd / "juggler.toml"]
-    for path in candidates:
-        if path.is_file():
-            return str(path), _read_toml(path, table=path.name == "pyproject.toml")
-    pyproject = cwd / "pyproject.toml"
-    if config_file is None and pyproject.is_file():
-        return f"{pyproject} [tool.juggler]", _read_toml(pyproject, table=True)
+PROJECT_ROOT_MARKERS = (".git", ".hg")
+
+
+def user_config_path() -> Path:
+    """The user-level config file (it need not exist)."""
+    import platformdirs  # lazy: only the CLI's config loading needs it
+
+    return platformdirs.user_config_path("juggler", appauthor=False) / "juggler.toml"
+
+
+def find_project_config(cwd: Path) -> Path | None:
+    """The nearest ``juggler.toml``, or ``pyproject.toml`` with ``[tool.juggler]``, upwards.
+
+    The walk starts in ``cwd`` and stops after the project root (a folder holding ``.git``
+    or ``.hg``), so a config of an unrelated folder above the project is never read.
+    """
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / "juggler.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _read_toml(pyproject, table=True, quiet=True):
+            return pyproject
+        if any((folder / marker).exists() for marker in PROJECT_ROOT_MARKERS):
+            return None
+    return None
+
+
+def _file_layers(cwd: Path, config_file: Path | None) -> list[tuple[str, dict[str, Any]]]:
+    """(name for messages, options) of each config file, lowest precedence first."""
     if config_file is not None:
-        raise ConfigError(f"config file {config_file} not found")
-    return "", {}
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} not found")
+        return [_layer(config_file)]
+    layers = []
+    user = user_config_path()
+    if user.is_file():
+        layers.append(_layer(user))
+    project = find_project_config(cwd)
+    if project is not None:
+        layers.append(_layer(project))
+    return layers
 
 
-def _read_toml(path: Path, *, table: bool) -> dict[str, Any]:
+def _layer(path: Path) -> tuple[str, dict[str, Any]]:
+    if path.name == "pyproject.toml":
+        return f"{path} [tool.juggler]", _read_toml(path, table=True)
+    return str(path), _read_toml(path, table=False)
+
+
+def _read_toml(path: Path, *, table: bool, quiet: bool = False) -> dict[str, Any]:
+    """The file's options; with ``quiet``, an unreadable file reads as having none."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
+        if quiet:
+            return {}
         raise ConfigError(f"{path}: cannot read ({type(exc).__name__})") from None
     except tomllib.TOMLDecodeError as exc:
+        if quiet:
+            return {}
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     if table:
         tool = data.get("tool")
@@ -264,15 +319,16 @@ def load_config(
     cwd: str | os.PathLike[str] | None = None,
     config_file: str | os.PathLike[str] | None = None,
 ) -> TriageConfig:
-    """Merge the options: command line > ``JUGGLER_*`` environment > config file > defaults.
+    """Merge the options: command line > ``JUGGLER_*`` environment > config files > defaults.
 
     Args:
         cli: Options given on the command line, by option name (dashes or underscores);
             ``None`` values mean "not given" and fall through to the next source.
         environ: The environment (``os.environ`` by default).
-        cwd: Where to look for ``juggler.toml`` / ``pyproject.toml`` (the working directory).
+        cwd: Where the search for ``juggler.toml`` / ``pyproject.toml`` starts (the working
+            directory); it goes up to the project root.
         config_file: An explicit config file (a ``pyproject.toml`` is read at
-            ``[tool.juggler]``); it must exist.
+            ``[tool.juggler]``); it must exist, and replaces the project and user files.
 
     Returns:
         The frozen configuration.
@@ -283,16 +339,17 @@ def load_config(
             when the option holds a secret).
     """
     env = os.environ if environ is None else environ
-    where, from_file = _file_options(
+    layers = _file_layers(
         Path(cwd) if cwd is not None else Path.cwd(),
         Path(config_file) if config_file is not None else None,
     )
     values: dict[str, object] = {}
-    for key, value in from_file.items():
-        name = key.replace("-", "_")
-        if name not in _PARSERS:
-            raise ConfigError(f"{where}: unknown option {key!r}")
-        values[name] = _parse(name, value, f"{where}: {key}")
+    for where, from_file in layers:
+        for key, value in from_file.items():
+            name = key.replace("-", "_")
+            if name not in _PARSERS:
+                raise ConfigError(f"{where}: unknown option {key!r}")
+            values[name] = _parse(name, value, f"{where}: {key}")
     for name in _PARSERS:
         var = ENV_PREFIX + name.upper()
         if var in env:

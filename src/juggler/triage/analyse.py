@@ -1,5 +1,5 @@
-"""Build analysis: steps and their durations, the failing step, the exit status, the first
-error, failing tests and counts, warnings counted apart from errors.
+"""Build analysis: the verdict and its evidence, steps and their durations, the failing step,
+the exit status, the first error, failing tests and counts, warnings counted apart from errors.
 
 Steps come from the CI's own markers (Travis folds and timers, GitHub Actions groups, GitLab
 sections, Jenkins stages and shell steps), read by :mod:`.detect._markers` into events that a
@@ -15,7 +15,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._verdict import Verdict, decide
 from .detect._markers import Event, chunk_events
+from .detect._status import LISTING_END, STATUS_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +28,14 @@ _SUMMARY = re.compile(
     r"^=+ .* in [\d.]+m?s|Tests run: \d+, Failures:|^Tests:\s+\d|^\d+ examples?, \d+ failures?|"
     r"^\s*\d+ (?:passing|failing)\b|^Tests: \d+, Assertions:|Failed:\s+\d+, Passed:|"
     r"^test result: |^Total tests: \d+|^(?:FAILED|OK) \((?:failures|errors)?"
+)
+# A shell command as the log shows it ("echo ERROR: ...", "+ echo ...", "$ echo ..."): the text
+# of the script, not what it printed (echo's output never contains the word "echo").
+_COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
+# A failing "test" that is a whole file ("FAIL src/a.test.ts" in jest, "FAIL: tests/x.py"):
+# it contains the failing tests that the runner names next, and is not one of them.
+_TEST_FILE = re.compile(
+    r"[/\\]|\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|scala|cs|php|rs|swift|exs?|dart)(?::\d+)?$"
 )
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
@@ -75,6 +85,8 @@ class Analysis:
     test_counts: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     warnings: int = 0
+    listings: list[tuple[int, int]] = field(default_factory=list)
+    verdict: Verdict = field(default_factory=Verdict)
 
     def failure_window(self) -> tuple[int, int] | None:
         """Lines most likely to hold the cause: the failing step, ending at the exit status."""
@@ -98,6 +110,8 @@ class Analysis:
                 "text": hit.title,
             }
         return {
+            "verdict": self.verdict.outcome,
+            "verdict_evidence": self.verdict.evidence_json(),
             "failed_step": self.failed_step.name if self.failed_step else None,
             "exit_code": self.exit_code,
             "first_error": first,
@@ -195,12 +209,22 @@ def fold(
     builder = _StepBuilder(clock)
     sections: dict[str, float] = {}
     hint: int | None = None
+    hint_line: int | None = None
+    statuses: list[Event] = []
+    listing_from: int | None = None
     for ev in ordered:
         step = builder.open
-        if ev.kind == "start" or (
+        if ev.kind == LISTING_END:
+            if listing_from is not None:
+                out.listings.append((listing_from, ev.line))
+            listing_from = None
+        elif ev.kind in STATUS_KINDS:
+            statuses.append(ev)
+        elif ev.kind == "start" or (
             ev.kind == "layout_step" and (step is None or step.name != ev.name)
         ):
             builder.start(ev.name, ev.line)
+            listing_from = ev.line if ev.kind == "start" else None
         elif ev.kind == "timer" and step is not None:
             step.seconds = ev.value
         elif ev.kind == "section_start":
@@ -220,7 +244,7 @@ def fold(
         elif ev.kind == "exit":
             _set_exit(out, builder, ev.code, ev.line, name=ev.name or None)
         elif ev.kind == "exit_hint" and hint is None:
-            hint = ev.code
+            hint, hint_line = ev.code, ev.line
     builder.close(total)
     out.steps = builder.steps
     if out.exit_line is None and hint is not None:
@@ -228,6 +252,15 @@ def fold(
     if out.failed_step is None and out.exit_line is not None:
         out.failed_step = next((s for s in out.steps if s.start <= out.exit_line <= s.end), None)
     _summarise_hits(out, hits, summaries)
+    exit_line = out.exit_line if out.exit_line is not None else hint_line
+    out.verdict = decide(
+        statuses,
+        exit_code=out.exit_code,
+        exit_line=exit_line,
+        exit_from_ci=out.exit_line is not None,
+        failing_tests=len(out.failing_tests),
+        test_counts=out.test_counts,
+    )
     return out
 
 
@@ -266,24 +299,61 @@ def _distinct_tests(names: list[str]) -> list[str]:
     ]
 
 
+def _is_script_text(out: Analysis, hit: Hit) -> bool:
+    """Whether ``hit`` is a command as the log lists it, not something a command printed."""
+    head = hit.head or hit.start
+    if any(a <= head <= b for a, b in out.listings):
+        return True
+    return bool(_COMMAND_ECHO.match(hit.title))
+
+
+def _containers(hits: Sequence[Hit]) -> set[int]:
+    """Indices of test-file hits whose failing tests the same runner names after them.
+
+    Counting per framework: jest prints ``FAIL file`` and then one ``●`` block per failing
+    test; the file is the tests' container, so the tests count, not the file. A file with no
+    test named after it (a suite that failed to load) still counts as one failure.
+    """
+    containers: set[int] = set()
+    open_file: dict[str, int] = {}
+    for index, hit in enumerate(hits):
+        if hit.kind != "test_failure" or not hit.test:
+            continue
+        if "::" not in hit.test and _TEST_FILE.search(hit.test):
+            open_file[hit.family] = index
+        elif hit.family in open_file:
+            containers.add(open_file[hit.family])
+    return containers
+
+
 def _summarise_hits(out: Analysis, hits: Sequence[Hit], summaries: Iterable[str]) -> None:
     seen: set[str] = set()
     window = out.failure_window()
-    for hit in hits:
+    containers = _containers(hits)
+    for index, hit in enumerate(hits):
         if hit.kind == "warning":
             out.warnings += hit.copies
             continue
         if hit.kind == "ci_marker":
             continue
         out.errors += hit.copies
+        if index in containers:
+            continue  # its tests are counted, and the first of them is the better first error
         if hit.test and hit.kind == "test_failure" and hit.test not in seen:
             seen.add(hit.test)
             out.failing_tests.append(hit.test)
-        if out.first_error is None and hit.severity >= 0.5:
+        if out.first_error is None and hit.severity >= 0.5 and not _is_script_text(out, hit):
             if window is None or window[0] <= hit.start <= window[1]:
                 out.first_error = hit
     if out.first_error is None:
-        out.first_error = next((h for h in hits if h.kind not in ("warning", "ci_marker")), None)
+        out.first_error = next(
+            (
+                h
+                for h in hits
+                if h.kind not in ("warning", "ci_marker") and not _is_script_text(out, h)
+            ),
+            None,
+        )
     out.failing_tests = _distinct_tests(out.failing_tests)
     for text in summaries:
         _count_tests(text, out.test_counts)

@@ -24,6 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._novelty import mark_novelty
 from .deliver import DeliveryResult, deliver_memo
 from .ingest import (
     DEFAULT_LIMITS,
@@ -97,6 +98,8 @@ class TriageResult:
     report: juggler.RunReport
     memo: Memo | None = None
     deliveries: tuple[DeliveryResult, ...] = ()
+    learned: tuple[int, ...] = ()
+    """Ids of the incidents ``learn=`` stored (one per log with findings)."""
 
 
 def plan_source(
@@ -148,6 +151,8 @@ def merge_log(folded: Scanned) -> tuple[str, dict[str, Any]]:
     """Rank one log's folded scan into its findings, analysis and causes (a ``cpu`` stage)."""
     name = folded.source
     document = merge_scans([folded.scan], path=name)
+    scan = folded.scan
+    mark_novelty(document["findings"], scan.novel_lines if scan.novel is not None else None)
     document["causes"] = _merge_causes(name, list(folded.causes))
     return name, document
 
@@ -366,13 +371,13 @@ async def triage_async(
     async with open_store(kb) as store:
         result = await _triage(logs, store, options)
         if learn is not None:
-            await _learn(store, result, project, learn)
+            result.learned = await _learn(store, result, project, learn)
         return result
 
 
 async def _learn(
     store: KnowledgeStore, result: TriageResult, project: str, resolution: Resolution
-) -> None:
+) -> tuple[int, ...]:
     """Store each triaged log's failure as an incident, so later triages recall it."""
     incidents = [
         Incident(
@@ -385,8 +390,7 @@ async def _learn(
         for name, document in _per_log(result.document)
         if document["findings"]
     ]
-    if incidents:
-        await store.add_incidents(incidents)
+    return tuple(await store.add_incidents(incidents)) if incidents else ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

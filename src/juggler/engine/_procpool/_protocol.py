@@ -19,7 +19,9 @@ timeouts inside batches without one message per item.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import struct
 import sys
 from dataclasses import dataclass
@@ -42,8 +44,10 @@ __all__ = [
     "InheritedFd",
     "RemoteError",
     "check_importable",
+    "check_placeable",
     "encode_frame",
     "fn_ref",
+    "main_has_file",
     "resolve",
 ]
 
@@ -159,11 +163,57 @@ def fn_ref(fn: Callable[[Any], Any]) -> FnRef:
     return FnRef(getattr(fn, "__module__", None) or "", getattr(fn, "__qualname__", ""))
 
 
+_HINT = "define it at module level in an importable module"
+
+
+def check_placeable(fn: Callable[[Any], Any]) -> FnRef:
+    """The checks a ``cpu`` stage can pass when it is declared, before its module finishes.
+
+    A decorator runs before the module binds the decorated name, so whether the name leads
+    back to the function is checked later, by :func:`check_importable`, when the stage is
+    first used. What fails here fails whatever the module does next: a lambda, a nested
+    function, or a function typed into an interactive session.
+
+    Raises:
+        ConfigError: one sentence naming the function and what to do instead.
+    """
+    ref = fn_ref(fn)
+    if not ref.module or not ref.qualname:
+        raise ConfigError(f"cpu stage function {fn!r} has no module or qualified name; {_HINT}")
+    if "<lambda>" in ref.qualname or "<locals>" in ref.qualname:
+        raise ConfigError(
+            f"cpu stage function {ref.module}.{ref.qualname} cannot be imported by a worker "
+            f"process (lambda or local function); {_HINT}"
+        )
+    if ref.module == "__main__" and not main_has_file():
+        raise ConfigError(
+            f"cpu stage function {ref.qualname} was typed into an interactive session "
+            "(python -c, python -, a notebook or the REPL) that worker processes cannot "
+            "import; move it into a .py module and import it from there"
+        )
+    return ref
+
+
+def main_has_file() -> bool:
+    """Whether worker processes can import ``__main__`` again: it was run from a real file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    # ``python -`` sets ``__file__`` to "<stdin>", which no worker can read back.
+    return isinstance(path, str) and _is_file(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _is_file(path: str) -> bool:
+    # Asked again on every run; the main script does not come and go while it runs.
+    return os.path.isfile(path)
+
+
 def check_importable(fn: Callable[[Any], Any]) -> FnRef:
     """Check that a spawned worker can import ``fn`` by module and qualified name.
 
-    Call it when a ``cpu`` stage is built, so a lambda or a nested function fails before any
-    item runs instead of inside every worker.
+    Call it when a ``cpu`` stage is first used (a run starts, a pool is handed the function):
+    by then the module that declared the stage has bound its name, and a function nobody can
+    reach fails before any item runs instead of inside every worker.
 
     Args:
         fn: The stage function, or a Stage object with a ``.fn`` attribute.
@@ -172,39 +222,26 @@ def check_importable(fn: Callable[[Any], Any]) -> FnRef:
         The reference the workers will resolve.
 
     Raises:
-        ConfigError: ``fn`` is a lambda, a local function, lives in a ``__main__`` that has no
-            file, or its module attribute does not lead back to it.
+        ConfigError: ``fn`` fails :func:`check_placeable`, or its module attribute does not
+            lead back to it.
     """
-    ref = fn_ref(fn)
+    ref = check_placeable(fn)
     target = _unwrap(fn)
-    hint = "define it at module level in an importable module"
-    if not ref.module or not ref.qualname:
-        raise ConfigError(f"cpu stage function {fn!r} has no module or qualified name; {hint}")
-    if "<lambda>" in ref.qualname or "<locals>" in ref.qualname:
-        raise ConfigError(
-            f"cpu stage function {ref.module}.{ref.qualname} cannot be imported by a worker "
-            f"process (lambda or local function); {hint}"
-        )
     module = sys.modules.get(ref.module)
     if module is None:
         try:
             module = importlib.import_module(ref.module)
         except ImportError as exc:
             raise ConfigError(f"cpu stage function's module {ref.module!r}: {exc}") from exc
-    if ref.module == "__main__" and not getattr(module, "__file__", None):
-        raise ConfigError(
-            f"cpu stage function {ref.qualname} lives in an interactive __main__ that worker "
-            f"processes cannot import; {hint}"
-        )
     try:
         found = _lookup(module, ref.qualname)
     except AttributeError as exc:
         raise ConfigError(
-            f"{ref.module}.{ref.qualname} is not reachable by its name; {hint}"
+            f"{ref.module}.{ref.qualname} is not reachable by its name; {_HINT}"
         ) from exc
     if found is not target and getattr(found, "fn", None) is not target:
         raise ConfigError(
-            f"{ref.module}.{ref.qualname} names a different object than the stage function; {hint}"
+            f"{ref.module}.{ref.qualname} names a different object than the stage function; {_HINT}"
         )
     return ref
 

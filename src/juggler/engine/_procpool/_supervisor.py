@@ -49,6 +49,7 @@ from .._errors import (
     WorkerCrashed,
 )
 from .._placement._backend import Failed, Ok, Outcome, Raised
+from ._mainguard import check_main_reimportable
 from ._protocol import (
     DONE,
     OUT_OF_MEMORY,
@@ -247,6 +248,12 @@ class ProcessPool:
             raise PoolClosed("process pool was closed")
         self._loop = asyncio.get_running_loop()
         self._started = True
+        try:
+            # Before any worker could die re-running the script; reads it, so off the loop.
+            await asyncio.to_thread(check_main_reimportable)
+        except BaseException:
+            self._started = False
+            raise
         if self._ctx.get_start_method() == "forkserver":
             _preload_worker_in_forkserver(self._preload)
         self._alive_r, self._alive_w = os.pipe()

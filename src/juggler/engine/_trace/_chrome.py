@@ -1,7 +1,8 @@
 """Export a trace as Chrome Trace Event JSON, for Perfetto and chrome://tracing.
 
 Tracks: one process per worker process, and in the parent process one thread per thread that
-ran ``io`` work plus one thread named ``"event loop"``.
+ran ``io`` work, one thread named ``"event loop"``, and one named ``"engine"`` for the engine's
+own phases (the worker processes starting) when the run had any.
 
 Why ``aio`` spans are not "X" events: the Trace Event format requires complete ("X") events on
 one thread to nest perfectly, and ``aio`` items interleave on the event loop, so their spans
@@ -53,6 +54,7 @@ def to_chrome_trace(trace: Trace) -> dict[str, Any]:
             events.extend(_busy_events(spans, pid, tid))
         else:
             events.extend(_complete_event(span, pid, tid) for _, span in spans)
+    events.extend(_phase_events(trace, max([trace.parent_pid, *tids.values()]) + 1))
     return {
         "traceEvents": events,
         "displayTimeUnit": "ms",
@@ -175,6 +177,31 @@ def _busy_events(spans: list[tuple[int, Span]], pid: int, tid: int) -> list[dict
         }
         for start, end, count in periods
     ]
+
+
+def _phase_events(trace: Trace, tid: int) -> list[dict[str, Any]]:
+    """The engine's own phases (workers starting) on a thread track of their own: "engine"."""
+    if not trace.phases:
+        return []
+    pid = trace.parent_pid
+    events = [
+        _meta("thread_name", pid, tid, {"name": "engine"}),
+        _meta("thread_sort_index", pid, tid, {"sort_index": -1}),
+    ]
+    events.extend(
+        {
+            "ph": "X",
+            "name": phase.name,
+            "cat": "engine",
+            "pid": pid,
+            "tid": tid,
+            "ts": _ts(phase.start),
+            "dur": max(0, _ts(phase.end) - _ts(phase.start)),
+            "args": {"note": "cpu items could not start before it ended"},
+        }
+        for phase in trace.phases
+    )
+    return events
 
 
 def _overlaps(spans: list[Span]) -> bool:

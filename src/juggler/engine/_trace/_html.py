@@ -41,6 +41,8 @@ _PALETTE = (
     "#bab0ac",
 )
 _OUTCOMES = ("ok", "error", "timeout", "crash", "cancelled")
+# The engine's own work (workers starting) is grey: it is nobody's stage.
+_ENGINE_COLOUR = "#8c8c8c"
 _SCHEME = re.compile(r"([hH])(?=[tT][tT][pP])")
 
 
@@ -70,7 +72,7 @@ def render_timeline(
         f"<style>{_asset('_timeline.css')}</style></head><body>",
         f"<h1>{_text(heading)}</h1>",
         _summary(metrics),
-        _legend(trace, stage_names, colours),
+        _legend(trace, stage_names, colours, metrics),
         _controls(),
         '<div id="chart"><canvas id="timeline"></canvas><div id="tip" hidden></div></div>',
         _lane_table(metrics),
@@ -109,14 +111,17 @@ def _payload(
     trace: Trace, metrics: TraceMetrics, stage_names: list[str], colours: dict[str, str]
 ) -> dict[str, Any]:
     lanes = lanes_of(trace)
-    lane_index = {lane.key: i for i, lane in enumerate(lanes)}
-    stage_index = {name: i for i, name in enumerate(stage_names)}
+    # The engine's own phases (workers starting) get a lane of their own, drawn first.
+    first = 1 if trace.phases else 0
+    lane_index = {lane.key: i + first for i, lane in enumerate(lanes)}
+    phase_names = list(dict.fromkeys(p.name for p in trace.phases))
+    stage_index = {name: i for i, name in enumerate([*stage_names, *phase_names])}
     placements = dict(trace.stages)
     on_path = set(metrics.critical_path.span_indices)
 
     by_lane: list[list[int]] = [[] for _ in lanes]
     for i, span in enumerate(trace.spans):
-        by_lane[lane_index[lane_key(span)]].append(i)
+        by_lane[lane_index[lane_key(span)] - first].append(i)
     rows = [0] * len(trace.spans)
     row_counts = []
     for members in by_lane:
@@ -126,38 +131,69 @@ def _payload(
         row_counts.append(max(packed, default=0) + 1)
 
     lane_metrics = {(m.pid, m.lane): m for m in metrics.lanes}
-    end = max([trace.wall_s, *(s.end for s in trace.spans)])
+    end = max([trace.wall_s, *(s.end for s in trace.spans), *(p.end for p in trace.phases)])
+    engine_lanes = []
+    if trace.phases:
+        share = metrics.start_up_s / trace.wall_s if trace.wall_s > 0 else 0.0
+        engine_lanes.append(
+            {
+                "label": "engine",
+                "kind": "engine",
+                "rows": 1,
+                "util": round(share, 4),
+                "in_flight": 0,
+            }
+        )
+    spans = [
+        [
+            lane_index[lane_key(s)],
+            stage_index[s.stage],
+            _ms(s.start),
+            _ms(s.end),
+            None if s.queued is None else _ms(s.queued),
+            s.item_id,
+            s.attempt,
+            _OUTCOMES.index(s.outcome) if s.outcome in _OUTCOMES else 1,
+            rows[i],
+            1 if i in on_path else 0,
+        ]
+        for i, s in enumerate(trace.spans)
+    ]
+    phase_on_path = {(p.stage, p.start) for p in metrics.critical_path.steps if p.attempt == 0}
+    spans += [
+        [0, stage_index[p.name], _ms(p.start), _ms(p.end), None, "", 0, 0, 0,
+         1 if (p.name, p.start) in phase_on_path else 0]
+        for p in trace.phases
+    ]  # fmt: skip
+    phase_at = {(p.name, p.start): len(trace.spans) + k for k, p in enumerate(trace.phases)}
+    span_at = iter(metrics.critical_path.span_indices)
+    path = [
+        phase_at[(step.stage, step.start)] if step.attempt == 0 else next(span_at)
+        for step in metrics.critical_path.steps
+    ]
     return {
         "wall_ms": _ms(end),
-        "stages": [[name, placements.get(name, ""), colours[name]] for name in stage_names],
+        "stages": [
+            *([name, placements.get(name, ""), colours[name]] for name in stage_names),
+            *([name, "engine", _ENGINE_COLOUR] for name in phase_names),
+        ],
         "outcomes": list(_OUTCOMES),
         "lanes": [
-            {
-                "label": lane.label,
-                "kind": lane.kind,
-                "rows": row_counts[i],
-                "util": round(lane_metrics[lane.key].utilisation, 4),
-                "in_flight": round(lane_metrics[lane.key].mean_in_flight, 2),
-            }
-            for i, lane in enumerate(lanes)
+            *engine_lanes,
+            *(
+                {
+                    "label": lane.label,
+                    "kind": lane.kind,
+                    "rows": row_counts[i],
+                    "util": round(lane_metrics[lane.key].utilisation, 4),
+                    "in_flight": round(lane_metrics[lane.key].mean_in_flight, 2),
+                }
+                for i, lane in enumerate(lanes)
+            ),
         ],
         # Arrays, not objects: a run has up to hundreds of thousands of spans.
-        "spans": [
-            [
-                lane_index[lane_key(s)],
-                stage_index[s.stage],
-                _ms(s.start),
-                _ms(s.end),
-                None if s.queued is None else _ms(s.queued),
-                s.item_id,
-                s.attempt,
-                _OUTCOMES.index(s.outcome) if s.outcome in _OUTCOMES else 1,
-                rows[i],
-                1 if i in on_path else 0,
-            ]
-            for i, s in enumerate(trace.spans)
-        ],
-        "path": list(metrics.critical_path.span_indices),
+        "spans": spans,
+        "path": path,
     }
 
 
@@ -198,9 +234,15 @@ def _share(ratio: float) -> str:
 
 def _summary(metrics: TraceMetrics) -> str:
     path = metrics.critical_path
+    wall = metrics.wall_s
     items = [
-        ("wall time", _seconds(metrics.wall_s)),
+        ("wall time", _seconds(wall)),
         ("critical path", f"{_seconds(path.length_s)} ({_share(path.ratio)} of wall)"),
+    ]
+    if metrics.start_up_s > 0:
+        share = _share(metrics.start_up_s / wall if wall > 0 else 0.0)
+        items.append(("worker start-up", f"{_seconds(metrics.start_up_s)} ({share} of wall)"))
+    items += [
         ("event-loop lag p99", _seconds(metrics.loop_lag_p99_ms, "ms")),
         ("event-loop lag max", _seconds(metrics.loop_lag_max_ms, "ms")),
     ]
@@ -212,18 +254,41 @@ def _summary(metrics: TraceMetrics) -> str:
     return f'<dl class="summary">{cells}</dl>'
 
 
-def _legend(trace: Trace, stage_names: list[str], colours: dict[str, str]) -> str:
+def _ran(metrics: TraceMetrics) -> set[str]:
+    return {m.name for m in metrics.stages if m.attempts}
+
+
+def not_run_note(placement: str) -> str:
+    """What the page says of a stage with no spans: shapes that fold or join run inline."""
+    return "runs inline" if placement in ("reduce", "branches") else "not run"
+
+
+def _legend(
+    trace: Trace, stage_names: list[str], colours: dict[str, str], metrics: TraceMetrics
+) -> str:
     placements = dict(trace.stages)
+    ran = _ran(metrics)
+    # Stages with no spans have nothing drawn in their colour: they are named apart.
     entries = [
         f'<span class="key"><i style="background:{colours[name]}"></i>{_text(name)}'
         f" <small>{_text(placements.get(name, ''))}</small></span>"
         for name in stage_names
+        if name in ran
+    ]
+    entries += [
+        f'<span class="key"><i style="background:{_ENGINE_COLOUR}"></i>{_text(name)}'
+        " <small>engine</small></span>"
+        for name in dict.fromkeys(p.name for p in trace.phases)
     ]
     entries += [
         '<span class="key"><i class="wait"></i>queue wait</span>',
         '<span class="key"><i class="crit"></i>critical path</span>',
         '<span class="key"><i class="fail"></i>failed attempt</span>',
     ]
+    idle = [name for name in stage_names if name not in ran]
+    if idle:
+        said = ", ".join(f"{_text(n)} ({not_run_note(placements.get(n, ''))})" for n in idle)
+        entries.append(f'<span class="key idle">no spans: {said}</span>')
     return f'<div class="legend">{"".join(entries)}</div>'
 
 
@@ -261,6 +326,12 @@ def _stage_table(metrics: TraceMetrics, colours: dict[str, str]) -> str:
     for s in metrics.stages:
         rate = "–" if s.throughput_per_s is None else f"{s.throughput_per_s:,.1f}/s"
         swatch = f'<i style="background:{colours.get(s.name, "#999")}"></i>'
+        if not s.attempts:
+            rows.append(
+                f"<tr class=idle><td>{swatch}{_text(s.name)}</td><td>{_text(s.placement)}</td>"
+                f"<td colspan=10>{not_run_note(s.placement)}</td></tr>"
+            )
+            continue
         rows.append(
             f"<tr><td>{swatch}{_text(s.name)}</td><td>{_text(s.placement)}</td>"
             f"<td class=num>{s.completed}/{s.items}</td><td class=num>{rate}</td>"

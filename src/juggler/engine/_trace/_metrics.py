@@ -17,30 +17,42 @@ Definitions (they decide what the numbers mean, so they are spelled out here):
   time) is the number that shows interleaving there.
 * **Pool utilisation** sums the lanes of a placement: busy time / (lanes seen × wall time). Only
   lanes that ran something are seen, so an idle worker does not lower it.
-* **Critical path**: the longest chain of dependent attempts. Attempt B depends on attempt A
-  when A ran the same item (or the item B's item was split from, ``"17"`` for ``"17.3"``)
-  either in an earlier stage or as an earlier attempt in the same stage, *and* A ended before B
-  started. The chain's length is the sum of its attempts' durations: the time the run would take
-  with unlimited workers and no queueing, a lower bound on the wall time. Its ratio to the wall
-  time tells which bound the run hit: near 1 the run is latency-bound (more workers will not
-  help), far below 1 it is throughput-bound (the wall is queueing for workers). Requiring A to
-  end before B starts keeps the chain physically possible, so its length never exceeds the wall
-  time even where stage order alone would chain two branches that really ran side by side.
+* **Critical path**: the longest chain of dependent work through the run. Attempt B depends on
+  A, when A ended before B started, if
+
+  - *data*: A ran the same item (or the item B's item was split from, ``"17"`` for ``"17.3"``)
+    in an earlier stage, or as an earlier attempt in the same stage;
+  - *lane*: A ran just before B on the same thread or worker process, and B was already
+    waiting when A ended (B's item was queued by then), so B waited for A's lane. The event
+    loop is no such lane: its items interleave, none waits for another to finish;
+  - *start-up*: A is the engine starting the worker processes (a :class:`Phase`) and B is a
+    ``cpu`` attempt that was waiting for them.
+
+  The chain's length is the sum of its steps' durations. With lanes counted, a run bound by
+  its workers is one long chain through the busiest worker, and a run bound by starting them
+  shows that phase on its chain, so the ratio to the wall time says how much of the wall the
+  chain explains: near 1, nothing ran in the chain's gaps and only shortening the chain's
+  steps helps; well below 1, the run waited on something no span records (dispatch, the
+  parent's own work). Requiring A to end before B starts keeps the chain physically possible,
+  so its length never exceeds the wall time.
+* **Start-up** is the engine's own phases (:class:`Phase`) added up: time items waited for
+  worker processes to start.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, final
 
-from ._lanes import lane_key, lanes_of, union_s
+from ._lanes import EVENT_LOOP, lane_key, lanes_of, union_s
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._span import Span, Trace
+    from ._span import Phase, Span, Trace
 
 _FAILED = frozenset({"error", "timeout", "crash"})
 # Clocks of worker processes are aligned to the parent's to within tens of microseconds; a
@@ -147,13 +159,24 @@ class PoolMetrics:
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PathStep:
-    """One attempt on the critical path."""
+    """One step of the critical path: an attempt, or an engine phase (``attempt`` 0, no item).
+
+    Attributes:
+        stage: The attempt's stage, or the phase's name (``"cpu pool start-up"``).
+        item_id: The attempt's item; ``""`` for a phase.
+        attempt: The attempt's number; 0 for a phase.
+        start, end: When it ran, relative to the run's start.
+        via: Why it follows the step before it: ``"data"`` (same item), ``"lane"`` (it waited
+            for the same worker or thread), ``"start-up"`` (it waited for the workers to start),
+            or ``""`` for the first step.
+    """
 
     stage: str
     item_id: str
     attempt: int
     start: float
     end: float
+    via: str = ""
 
 
 @final
@@ -189,6 +212,7 @@ class TraceMetrics:
         loop_lag_p99_ms: 99th percentile event-loop lag; None without samples.
         loop_lag_max_ms: Worst event-loop lag; None without samples.
         critical_path: The critical path and its bound against the wall time.
+        start_up_s: Time spent starting worker processes (the trace's phases added up).
     """
 
     wall_s: float
@@ -198,6 +222,7 @@ class TraceMetrics:
     loop_lag_p99_ms: float | None
     loop_lag_max_ms: float | None
     critical_path: CriticalPath
+    start_up_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (the critical path's span indices are left out)."""
@@ -218,6 +243,7 @@ def compute_metrics(trace: Trace) -> TraceMetrics:
         loop_lag_p99_ms=quantile(lags, 0.99),
         loop_lag_max_ms=lags[-1] if lags else None,
         critical_path=critical_path(trace),
+        start_up_s=math.fsum(max(0.0, p.end - p.start) for p in trace.phases),
     )
 
 
@@ -326,23 +352,58 @@ def _ancestors(item_id: str) -> list[str]:
     return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
-def critical_path(trace: Trace) -> CriticalPath:
-    """The longest chain of dependent attempts in ``trace`` (see the module docstring).
+def _lane_predecessors(spans: Sequence[Span]) -> list[int]:
+    """For each span, the span that ran just before it on its thread or worker, or -1.
 
-    Dynamic programming over spans in start order; each span looks up its possible
-    predecessors by (item or ancestor, stage), so the cost is spans × split depth × stages.
+    Only where the later span was already waiting when the earlier one ended: otherwise the
+    lane was idle and the later span waited for something else.
+    """
+    by_lane: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, span in enumerate(spans):
+        if span.lane != EVENT_LOOP:
+            by_lane[lane_key(span)].append(i)
+    before = [-1] * len(spans)
+    for members in by_lane.values():
+        members.sort(key=lambda i: (spans[i].start, spans[i].end))
+        for u, v in itertools.pairwise(members):
+            a, b = spans[u], spans[v]
+            waiting = b.queued is None or b.queued <= a.end + _CLOCK_SLACK_S
+            if a.end <= b.start + _CLOCK_SLACK_S and waiting:
+                before[v] = u
+    return before
+
+
+def _waited_for(span: Span, phase: Phase) -> bool:
+    """Whether a ``cpu`` attempt was waiting while the workers started."""
+    queued = span.start if span.queued is None else span.queued
+    return (
+        span.placement == "cpu"
+        and phase.end <= span.start + _CLOCK_SLACK_S
+        and queued <= phase.end + _CLOCK_SLACK_S
+    )
+
+
+def critical_path(trace: Trace) -> CriticalPath:
+    """The longest chain of dependent work in ``trace`` (see the module docstring).
+
+    Dynamic programming over spans in start order, phases first; each span looks up its data
+    predecessors by (item or ancestor, stage), its lane predecessor and the phases it waited
+    for, so the cost is spans × (split depth × stages + phases).
     """
     spans = trace.spans
+    phases = trace.phases
     stage_rank = {name: i for i, (name, _) in enumerate(trace.stages)}
     for span in spans:
         stage_rank.setdefault(span.stage, len(stage_rank))
+    # Nodes: phases are -1, -2, ... ; spans are their index in ``trace.spans``.
+    best: dict[int, float] = {-1 - k: max(0.0, p.end - p.start) for k, p in enumerate(phases)}
+    prev: dict[int, tuple[int, str]] = {}
+    lane_before = _lane_predecessors(spans)
     index: dict[tuple[str, int], list[int]] = defaultdict(list)
-    best = [0.0] * len(spans)
-    prev = [-1] * len(spans)
     for v in sorted(range(len(spans)), key=lambda i: (spans[i].start, spans[i].end)):
         span = spans[v]
         rank = stage_rank[span.stage]
-        best_u, best_len = -1, 0.0
+        best_u, best_len, via = 0, 0.0, ""
         for item in _ancestors(span.item_id):
             for r in range(rank + 1):
                 for u in index.get((item, r), ()):
@@ -350,32 +411,52 @@ def critical_path(trace: Trace) -> CriticalPath:
                     if r == rank and (item != span.item_id or before.attempt >= span.attempt):
                         continue  # same stage: only an earlier attempt of the same item
                     if before.end <= span.start + _CLOCK_SLACK_S and best[u] > best_len:
-                        best_u, best_len = u, best[u]
+                        best_u, best_len, via = u, best[u], "data"
+        u = lane_before[v]
+        if u >= 0 and best.get(u, 0.0) > best_len:
+            best_u, best_len, via = u, best[u], "lane"
+        for k, phase in enumerate(phases):
+            if _waited_for(span, phase) and best[-1 - k] > best_len:
+                best_u, best_len, via = -1 - k, best[-1 - k], "start-up"
         best[v] = best_len + max(0.0, span.end - span.start)
-        prev[v] = best_u
+        if via:
+            prev[v] = (best_u, via)
         index[(span.item_id, rank)].append(v)
-    chain: list[int] = []
-    if spans:
-        v = max(range(len(spans)), key=lambda i: (best[i], spans[i].end))
-        while v >= 0:
-            chain.append(v)
-            v = prev[v]
+    chain: list[tuple[int, str]] = []
+    if best:
+        v = max(best, key=lambda i: (best[i], _end(trace, i)))
+        while True:
+            step = prev.get(v)
+            chain.append((v, step[1] if step else ""))
+            if step is None:
+                break
+            v = step[0]
     chain.reverse()
-    length = best[chain[-1]] if chain else 0.0
+    length = best[chain[-1][0]] if chain else 0.0
     wall = trace.wall_s
     return CriticalPath(
         length_s=length,
         wall_s=wall,
         ratio=length / wall if wall > 0 else 0.0,
-        span_indices=tuple(chain),
-        steps=tuple(
-            PathStep(
-                stage=spans[i].stage,
-                item_id=spans[i].item_id,
-                attempt=spans[i].attempt,
-                start=spans[i].start,
-                end=spans[i].end,
-            )
-            for i in chain
-        ),
+        span_indices=tuple(i for i, _ in chain if i >= 0),
+        steps=tuple(_step(trace, i, via) for i, via in chain),
+    )
+
+
+def _end(trace: Trace, node: int) -> float:
+    return trace.spans[node].end if node >= 0 else trace.phases[-1 - node].end
+
+
+def _step(trace: Trace, node: int, via: str) -> PathStep:
+    if node < 0:
+        phase = trace.phases[-1 - node]
+        return PathStep(stage=phase.name, item_id="", attempt=0, start=phase.start, end=phase.end)
+    span = trace.spans[node]
+    return PathStep(
+        stage=span.stage,
+        item_id=span.item_id,
+        attempt=span.attempt,
+        start=span.start,
+        end=span.end,
+        via=via,
     )

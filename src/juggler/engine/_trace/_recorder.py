@@ -11,7 +11,7 @@ import os
 import time
 from typing import Any, final
 
-from ._span import Span, Trace
+from ._span import Phase, Span, Trace
 
 # (stage, placement, pid, lane, item key, attempt, queued, start, end, outcome, in, out);
 # the key tuple becomes an item id string only when spans are built.
@@ -44,6 +44,7 @@ class Recorder:
         "_loop",
         "_next_probe",
         "lag_ms",
+        "phases",
         "pid",
         "rows",
         "run_id",
@@ -58,6 +59,7 @@ class Recorder:
         self.pid = os.getpid()
         self.rows: list[Row] = [] if enabled else _Discard()
         self.lag_ms: list[float] = []
+        self.phases: list[tuple[str, float, float]] = []
         self._loop = asyncio.get_running_loop()
         self._next_probe = t0
         self._backstop: asyncio.TimerHandle | None = None
@@ -69,6 +71,10 @@ class Recorder:
             self._loop.call_soon(self._probed, now)
             if self._backstop is not None:
                 self._arm_backstop(now)
+
+    def phase(self, name: str, start: float, end: float) -> None:
+        """The engine's own work from ``start`` to ``end`` (loop clock), e.g. workers starting."""
+        self.phases.append((name, start, end))
 
     def _probed(self, queued: float) -> None:
         self.lag_ms.append((self._loop.time() - queued) * 1000)
@@ -134,4 +140,5 @@ class Recorder:
             stages=stages,
             spans=spans,
             loop_lag_ms=list(self.lag_ms),
+            phases=[Phase(name=n, start=a - t0, end=b - t0) for n, a, b in self.phases],
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeAlias, final
 
 Outcome: TypeAlias = Literal["ok", "error", "timeout", "crash", "cancelled"]
@@ -46,6 +46,26 @@ class Span:
     bytes_out: int | None = None
 
 
+#: The one phase the engine records today: starting the worker processes of the ``cpu`` pool.
+POOL_START_UP = "cpu pool start-up"
+
+
+@final
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Phase:
+    """A stretch of the engine's own work that items wait for, not an item's attempt.
+
+    Attributes:
+        name: What it was (:data:`POOL_START_UP`).
+        start: When it began, in seconds relative to the run's start.
+        end: When it ended.
+    """
+
+    name: str
+    start: float
+    end: float
+
+
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trace:
@@ -60,6 +80,7 @@ class Trace:
         spans: Every attempt, in the order they finished.
         loop_lag_ms: Samples of the event loop's lag in ms: how long a queued callback
             waited, and how late a 100 ms timer fired.
+        phases: The engine's own work that items waited for (the worker processes starting).
     """
 
     run_id: str
@@ -69,3 +90,4 @@ class Trace:
     stages: list[tuple[str, str]]
     spans: list[Span]
     loop_lag_ms: list[float]
+    phases: list[Phase] = field(default_factory=list)

@@ -18,6 +18,7 @@
 
   var processes = lanes.filter(function (l) { return l.kind === "process"; }).length;
   var captions = {
+    engine: "Engine: worker processes starting (cpu items wait for them)",
     loop: "Concurrency: one event loop, aio items interleave (one row per item in flight)",
     thread: "Threads: io items, one at a time per thread",
     process: "Parallelism: " + processes + " worker process(es), cpu items run at the same time"
@@ -247,7 +248,11 @@
   function showTip(i, mx, my) {
     if (i < 0) { tip.hidden = true; return; }
     var s = spans[i], stage = stages[s[1]];
-    var lines = [
+    var lines = stage[1] === "engine" ? [
+      stage[0] + " (the engine's own work)",
+      "cpu items could not start before it ended",
+      "start " + fmt(s[2]) + ", took " + fmt(s[3] - s[2])
+    ] : [
       stage[0] + " (" + stage[1] + ")",
       "item " + s[5] + ", attempt " + s[6] + ": " + data.outcomes[s[7]],
       "lane: " + lanes[s[0]].label,

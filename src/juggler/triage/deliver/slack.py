@@ -60,8 +60,11 @@ def _code_section(title: str, excerpt: str) -> dict[str, Any]:
 
 def build_blocks(memo: Memo, *, max_blocks: int = MAX_BLOCKS) -> list[dict[str, Any]]:
     """The memo as Block Kit blocks: at most ``max_blocks``, sections ≤ 3,000 characters."""
-    icon = ":x:" if memo.failed else ":white_check_mark:"
-    header = _cap(f"{'Build failed' if memo.failed else 'Build passed'}", MAX_HEADER_CHARS)
+    icon = {"failed": ":x:", "passed": ":white_check_mark:"}.get(memo.outcome, ":grey_question:")
+    said = {"failed": "Build failed", "passed": "Build passed"}.get(
+        memo.outcome, "Build status unknown"
+    )
+    header = _cap(said, MAX_HEADER_CHARS)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header}},
         _section(f"{icon} *{slack_text(memo.headline)}*"),

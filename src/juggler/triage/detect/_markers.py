@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ._normalise import strip_ansi, timestamp_prefix
+from ._status import status_of, status_text
 
 _TRAVIS_TIME_END = re.compile(r"travis_time:end:\w+:start=(\d+),finish=(\d+)")
 _TRAVIS_CMD = re.compile(r"^\$ (.+)$")
@@ -47,7 +48,9 @@ class Event:
             duration); ``section_start``/``section_end`` (GitLab); ``step_exit`` (a Travis
             command's status, which also ends its step); ``exit`` (a failing status for the
             build); ``exit_hint`` (a tool's status, used when no CI marker says more);
-            ``stamp`` (the wall clock of this line, in seconds).
+            ``stamp`` (the wall clock of this line, in seconds); ``ci_passed``/``ci_failed``
+            and ``tool_passed``/``tool_failed`` (a line stating how the build or a build
+            tool ended, its text in ``name``: :mod:`._status`).
         name: The step or section name, when the marker carries one.
         code: The exit status, for the exit kinds.
         value: Seconds, for ``timer``, ``stamp`` and the GitLab section kinds.
@@ -92,6 +95,9 @@ def line_events(raw: str, text: str, n: int) -> list[Event]:
         marker = _marker(text, n)
         if marker is not None:
             events.append(marker)
+        status = status_of(text)
+        if status is not None:  # how the build or a tool ended: the verdict's evidence
+            events.append(Event(n, status[0], name=status_text(text), code=status[1]))
     return events
 
 

@@ -14,7 +14,13 @@ RULES = (
         0.6,
         "fail ",
         r"^\s*FAIL\s+(?P<test>\S+\.(?:[jt]sx?|mjs|cjs))\b",
-        upto(r"^\s*(?:PASS|FAIL)\s+\S+\.(?:[jt]sx?|mjs|cjs)\b|^Test Suites:", 40, include=False),
+        # The file's header ends where its first test's "●" block begins: each failing test
+        # is a hit (and a finding) of its own, not lines inside the file's block.
+        upto(
+            r"^\s*● |^\s*(?:PASS|FAIL)\s+\S+\.(?:[jt]sx?|mjs|cjs)\b|^Test Suites:",
+            40,
+            include=False,
+        ),
         test_group="test",
     ),
     rule(
@@ -23,7 +29,7 @@ RULES = (
         0.85,
         "●",
         r"^\s*● (?!Console)(?P<test>.+›.+|[^:]+)$",
-        upto(r"^\s*● |^\s*(?:PASS|FAIL)\s+\S", 40, include=False),
+        upto(r"^\s*● |^\s*(?:PASS|FAIL)\s+\S|^Test Suites:", 40, include=False),
         test_group="test",
     ),
     rule(

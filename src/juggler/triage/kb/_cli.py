@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from juggler import JugglerError
+
 from ._errors import KnowledgeBaseError
 from ._io import dump_document, load_document, parse_document
-from ._model import Cause, Incident, Indication, Resolution
+from ._model import Cause, Incident, Indication, Resolution, Signature
 from ._signature import signature_of, signature_of_lines
 from ._store import open_store
 
@@ -38,7 +40,7 @@ class _Failure(click.ClickException):
 
 def _run(ctx: click.Context, body: Callable[[SqliteStore], Awaitable[T]]) -> T:
     """Open the KB named by ``--kb``, run ``body`` on the loop, map errors to one line."""
-    path = ctx.obj.get("kb") if ctx.obj else None
+    path = (ctx.obj.get("kb") if ctx.obj else None) or _configured_kb()
 
     async def main() -> T:
         async with open_store(path) as store:
@@ -53,6 +55,33 @@ def _run(ctx: click.Context, body: Callable[[SqliteStore], Awaitable[T]]) -> T:
         raise _Failure(f"{where}: {exc.strerror or exc}") from None
     except Exception as exc:  # sqlite3 errors on a corrupt file, and the like
         raise _Failure(f"{path or 'knowledge base'}: {type(exc).__name__}: {exc}") from None
+
+
+def _configured_kb() -> str | None:
+    """``kb_path`` of the config files (``$JUGGLER_KB_PATH`` too), as ``juggler triage`` uses."""
+    from .._config import load_config
+
+    try:
+        return load_config().kb_path
+    except JugglerError as exc:
+        raise _Failure(str(exc)) from None
+
+
+def _remember_kb(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # ``--kb`` after the subcommand (``juggler kb list --kb X``) overrides one before it.
+    if value is not None:
+        ctx.ensure_object(dict)["kb"] = value
+
+
+def _kb_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--kb`` on a subcommand, so it works on either side of the subcommand's name."""
+    return click.option(
+        "--kb",
+        metavar="PATH",
+        expose_value=False,
+        callback=_remember_kb,
+        help="Knowledge base file (as `juggler kb --kb PATH`).",
+    )(command)
 
 
 def _read_input(source: str) -> str:
@@ -82,16 +111,27 @@ def _when(ts: float) -> str:
     "kb_path",
     metavar="PATH",
     envvar="JUGGLER_KB",
-    help="Knowledge base file (default: $JUGGLER_KB, then $XDG_DATA_HOME/juggler/kb.sqlite3).",
+    help="Knowledge base file (default: $JUGGLER_KB, then kb_path of juggler.toml, then "
+    "kb.sqlite3 in the user data folder).",
 )
 @click.pass_context
 def kb(ctx: click.Context, kb_path: str | None) -> None:
-    """Known failure causes and past incidents."""
+    """Known failure causes and past incidents.
+
+    \b
+    Examples:
+      juggler kb list                             # the known causes
+      juggler kb list --incidents --kb team.sqlite3
+      juggler kb search "connection reset by peer"
+      juggler kb import examples/kb.json          # causes and incidents from JSON or YAML
+      juggler kb export kb.yaml
+    """
     ctx.ensure_object(dict)
     ctx.obj["kb"] = kb_path
 
 
 @kb.command()
+@_kb_option
 @click.argument("name")
 @click.option("--pattern", "patterns", multiple=True, help="A single-line regex (repeatable).")
 @click.option("--multiline", "multiline", multiple=True, help="A multi-line regex (repeatable).")
@@ -135,6 +175,7 @@ def add(
 
 
 @kb.command(name="list")
+@_kb_option
 @click.option("--incidents", is_flag=True, help="List incidents instead of causes.")
 @click.option("--project", default=None, help="Only incidents of this project.")
 @click.option("--limit", default=50, show_default=True, help="Most incidents listed.")
@@ -172,6 +213,7 @@ def _incident_id(ref: str) -> int | None:
 
 
 @kb.command()
+@_kb_option
 @click.argument("ref")
 @click.pass_context
 def show(ctx: click.Context, ref: str) -> None:
@@ -192,6 +234,7 @@ def show(ctx: click.Context, ref: str) -> None:
 
 
 @kb.command()
+@_kb_option
 @click.argument("ref")
 @click.pass_context
 def remove(ctx: click.Context, ref: str) -> None:
@@ -209,6 +252,7 @@ def remove(ctx: click.Context, ref: str) -> None:
 
 
 @kb.command()
+@_kb_option
 @click.argument("query", required=False)
 @click.option("--triage", "triage_file", metavar="RUN.json", help="Query with a triage result.")
 @click.option("--log", "log_file", metavar="FILE", help="Query with log text ('-': stdin).")
@@ -229,7 +273,7 @@ def search(
     if triage_file:
         signature = signature_of(_triage(triage_file))
     elif log_file:
-        signature = signature_of_lines(_read_input(log_file).split("\n"))
+        signature = _log_signature(_read_input(log_file).split("\n"), log_file)
     elif query:
         signature = signature_of_lines(query.split("\n"))
     else:
@@ -246,10 +290,25 @@ def search(
         click.echo("no similar incidents")
     for r in results:
         mark = "*" if r["same_project"] else " "
+        # The similarity, not the rank-fusion score: an identical incident reads 100%.
+        match = f"{round(r['similarity'] * 100)}%"
+        when = _when(r["created_at"]) if r["created_at"] else "-"
         click.echo(
-            f"{mark}#{r['id']:<6} {r['score']:.4f}  {r['project'] or '-':<28} "
-            f"{r['cause'] or '-'}  {r['fix']}  {r['link']}".rstrip()
+            f"{mark}#{r['id']:<6} {match:>4}  {when:<16}  "
+            f"{r['project'] or '-':<28} {r['cause'] or '-'}  {r['fix']}  {r['link']}".rstrip()
         )
+
+
+def _log_signature(lines: list[str], name: str) -> Signature:
+    """The signature ``triage --learn`` would store for this log, so the same log matches 100%.
+
+    Lines with no finding in them (a hand-picked excerpt a detector does not recognise) are
+    used as they are.
+    """
+    from .._findings import find_failures  # the triage's own scan, in process: no pool
+
+    document = find_failures(lines, path=name)
+    return signature_of(document) if document["findings"] else signature_of_lines(lines)
 
 
 def _triage(path: str) -> dict[str, Any]:
@@ -264,6 +323,7 @@ def _triage(path: str) -> dict[str, Any]:
 
 
 @kb.command()
+@_kb_option
 @click.argument("run_json", metavar="RUN.json")
 @click.option("--cause", default="", help="The cause (a catalogue name or free text).")
 @click.option("--fix", default="", help="How it was fixed.")
@@ -290,6 +350,7 @@ def learn(ctx: click.Context, run_json: str, cause: str, fix: str, link: str, pr
 
 
 @kb.command(name="import")
+@_kb_option
 @click.argument("source", metavar="FILE")
 @click.option("--replace", is_flag=True, help="Replace causes of the same name.")
 @click.pass_context
@@ -317,6 +378,7 @@ def parse_document_or_fail(source: str) -> tuple[list[Cause], list[Incident]]:
 
 
 @kb.command()
+@_kb_option
 @click.argument("target", metavar="FILE", default="-")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default=None)
 @click.option("--incidents/--no-incidents", default=True, help="Include incidents.")

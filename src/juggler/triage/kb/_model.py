@@ -286,10 +286,14 @@ class SimilarIncident:
 
     Attributes:
         incident: The stored incident.
-        score: Reciprocal-rank-fusion score (higher is closer); comparable within one query.
+        score: Reciprocal-rank-fusion score (higher is closer); comparable within one query
+            only, and no percentage: an identical incident scores about 0.03.
         same_project: The incident belongs to the query's project (such results come first).
         lexical_rank, dense_rank: 1-based ranks in the BM25 and cosine lists, or ``None``.
         cosine: Cosine similarity of the query's and the incident's vectors.
+        similarity: How alike the two failures are, 0..1, for people (shown as a
+            percentage): the cosine when the dense half ranked the incident, else the share
+            of lexical terms the two signatures have in common (Jaccard). 1 is identical.
     """
 
     incident: Incident
@@ -298,6 +302,7 @@ class SimilarIncident:
     lexical_rank: int | None
     dense_rank: int | None
     cosine: float
+    similarity: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The entry of ``"similar_incidents"`` in ``juggler triage --json``."""
@@ -308,6 +313,7 @@ class SimilarIncident:
             "score": round(self.score, 6),
             "same_project": self.same_project,
             "cosine": round(self.cosine, 4),
+            "similarity": round(self.similarity, 4),
             "cause": res.cause,
             "fix": res.fix,
             "link": res.link,

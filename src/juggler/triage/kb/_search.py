@@ -17,6 +17,7 @@ __all__ = [
     "fuse",
     "lexical_terms",
     "pick_terms",
+    "similarity",
 ]
 
 # Cormack, Clarke & Büttcher (SIGIR 2009): k = 60 makes the fused order robust to the
@@ -101,3 +102,25 @@ def fuse(*rankings: Sequence[int], k: int = RRF_K) -> dict[int, float]:
         for rank, item in enumerate(ranking, 1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
     return scores
+
+
+def similarity(query: str, document: str, cosine: float | None) -> float:
+    """How alike two signature texts are, 0..1, in a form people can read as a percentage.
+
+    Rank fusion orders results but says nothing absolute (an identical incident scores
+    ``2 / (60 + 1)``, about 0.033). The cosine of the two vectors does: 1 for the same text,
+    near 0 for unrelated ones. When the dense half has no cosine for the pair (the embedder
+    is down, or it did not rank the incident), the Jaccard overlap of the lexical terms
+    stands in.
+
+    Args:
+        query: The query's signature text.
+        document: The incident's signature text.
+        cosine: The pair's cosine, if the dense search computed it.
+    """
+    if cosine is not None:
+        return min(1.0, max(0.0, cosine))
+    ours, theirs = set(lexical_terms(query)), set(lexical_terms(document))
+    if not ours or not theirs:
+        return 0.0
+    return len(ours & theirs) / len(ours | theirs)

@@ -41,7 +41,7 @@ from ._schema import (
     prepare_file,
     validate,
 )
-from ._search import MAX_TERMS, POSTINGS_BUDGET, fuse, lexical_terms
+from ._search import MAX_TERMS, POSTINGS_BUDGET, fuse, lexical_terms, similarity
 from ._signature import signature_of_lines
 
 if TYPE_CHECKING:
@@ -66,16 +66,19 @@ _INLINE_FLOATS: Final = 1 << 21
 def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
     """Where the knowledge base lives.
 
-    Order: ``path`` if given, else ``$JUGGLER_KB``, else
-    ``$XDG_DATA_HOME/juggler/kb.sqlite3`` (``~/.local/share/juggler/kb.sqlite3``).
+    Order: ``path`` if given, else ``$JUGGLER_KB``, else ``kb.sqlite3`` in the user data
+    folder of the platform (``platformdirs``: ``$XDG_DATA_HOME/juggler`` or
+    ``~/.local/share/juggler`` on Linux, ``~/Library/Application Support/juggler`` on macOS,
+    ``%LOCALAPPDATA%\\juggler`` on Windows).
     """
     if path:
         return Path(path)
     env = os.environ.get("JUGGLER_KB")
     if env:
         return Path(env)
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "juggler" / "kb.sqlite3"
+    import platformdirs  # lazy: cpu workers import this package only to match causes
+
+    return platformdirs.user_data_path("juggler", appauthor=False) / "kb.sqlite3"
 
 
 class KnowledgeStore(Protocol):
@@ -502,6 +505,7 @@ class SqliteStore:
                 lexical_rank=lex_rank.get(i),
                 dense_rank=dense_rank.get(i),
                 cosine=cosine.get(i, 0.0),
+                similarity=similarity(text, found[i].signature.text(), cosine.get(i)),
             )
             for i, score, same_flag in ordered
             if i in found  # deleted meanwhile by another process

@@ -56,10 +56,25 @@ class MemoCause:
     evidence: tuple[tuple[int, int], ...] = ()
 
 
+#: Below this similarity a past incident is too unlike the failure to act on: the memo's table
+#: lists it, but the terminal and the next steps do not offer it. Chosen leaving each LogChunks
+#: repository out in turn (``bench/similarity.py``): 0.6 every time. At 0.6, 92% of the best
+#: matches of the same repository and failure category clear it, and 12% of the best matches
+#: from other repositories (while at 0.2, 84% of those strangers would).
+WEAK_MATCH = 0.6
+
+
 @final
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemoIncident:
-    """A similar past incident and how it was resolved."""
+    """A similar past incident and how it was resolved.
+
+    Attributes:
+        score: The retrieval's rank-fusion score: it orders results, it is no percentage.
+        similarity: How alike the two failures are, 0..1 (shown as a percentage), or
+            ``None`` when the knowledge base did not say.
+        when: When the incident was recorded (``2026-12-03 07:05 UTC``), or ``""``.
+    """
 
     score: float
     project: str
@@ -67,6 +82,17 @@ class MemoIncident:
     fix: str
     link: str
     when: str
+    similarity: float | None = None
+
+    @property
+    def relevant(self) -> bool:
+        """Alike enough to act on (or of unknown similarity, from an older document)."""
+        return self.similarity is None or self.similarity >= WEAK_MATCH
+
+    @property
+    def match(self) -> str:
+        """The similarity as people read it (``"87%"``), or ``""`` when unknown."""
+        return "" if self.similarity is None else f"{round(self.similarity * 100)}%"
 
 
 @final
@@ -97,7 +123,9 @@ class Memo:
 
     Attributes:
         headline: One line, e.g. "Build failed in step `test`: 3 pytest failures ...".
-        failed: Whether the build failed (a failing step, exit code or finding).
+        failed: Whether the build failed (``verdict == "failed"``).
+        verdict: ``failed``, ``passed`` or ``unknown`` (``analysis.verdict``); when not
+            given, ``failed`` or ``passed`` after ``failed``.
         failed_step: The name of the failing CI step, if known.
         exit_code: The build's exit code, if known.
         first_error: One line: the first error and where it is.
@@ -116,6 +144,7 @@ class Memo:
 
     headline: str
     failed: bool
+    verdict: Literal["failed", "passed", "unknown"] | None = None
     failed_step: str | None = None
     exit_code: int | None = None
     first_error: str | None = None
@@ -130,6 +159,15 @@ class Memo:
     summary: str | None = None
     source: Literal["extractive", "llm"] = "extractive"
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:
+            object.__setattr__(self, "verdict", "failed" if self.failed else "passed")
+
+    @property
+    def outcome(self) -> str:
+        """The verdict, never ``None``."""
+        return self.verdict or ("failed" if self.failed else "passed")
 
     def to_json(self) -> dict[str, Any]:
         """The ``memo`` object of the JSON output (plain JSON types only)."""
@@ -152,6 +190,7 @@ class Memo:
         return {
             "headline": self.headline,
             "failed": self.failed,
+            "verdict": self.verdict,
             "failed_step": self.failed_step,
             "exit_code": self.exit_code,
             "first_error": self.first_error,
@@ -171,6 +210,7 @@ class Memo:
             "similar_incidents": [
                 {
                     "score": i.score,
+                    "similarity": i.similarity,
                     "project": i.project,
                     "cause": i.cause,
                     "fix": i.fix,

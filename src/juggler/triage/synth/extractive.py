@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
+from .._novelty import is_telling
 from ._model import Memo, MemoCause, MemoFinding, MemoIncident, TimingRow
 
 if TYPE_CHECKING:
@@ -74,11 +76,16 @@ def _finding(raw: Mapping[str, Any], rank: int, log_url: str | None) -> MemoFind
         title=_one_line(_str(raw.get("title")).strip().strip("_=").strip()),
         excerpt="\n".join(lines),
         score=round(_float(raw.get("score")) or 0.0, 3),
-        # The ranker reports lines unseen in the baseline either as a flag on a finding or
-        # as findings of their own ("novel" family).
-        novel=raw.get("novel") is True or raw.get("family") == "novel",
+        # The triage flags each finding whose telling lines are unseen in the baseline;
+        # documents without the flag fall back to the ranker's own "novel" findings.
+        novel=raw["novel"] if isinstance(raw.get("novel"), bool) else _novel_run(raw, lines),
         href=href,
     )
+
+
+def _novel_run(raw: Mapping[str, Any], lines: list[str]) -> bool:
+    """A ranker's own "novel" finding is news only when a line of it can tell what broke."""
+    return raw.get("family") == "novel" and any(is_telling(t) for t in lines)
 
 
 def _cause(raw: Mapping[str, Any]) -> MemoCause | None:
@@ -101,15 +108,52 @@ def _cause(raw: Mapping[str, Any]) -> MemoCause | None:
     )
 
 
+def when_of(created_at: object) -> str:
+    """``2026-12-03 07:05 UTC`` for seconds since the epoch; ``""`` for anything else."""
+    seconds = _float(created_at)
+    if seconds is None or seconds <= 0:
+        return ""
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
 def _incident(raw: Mapping[str, Any]) -> MemoIncident:
+    similarity = _float(raw.get("similarity"))
     return MemoIncident(
         score=round(_float(raw.get("score")) or 0.0, 4),
         project=_str(raw.get("project")),
         cause=_str(raw.get("cause")),
         fix=_str(raw.get("fix")),
         link=_str(raw.get("link")),
-        when=_str(raw.get("when")) or _str(raw.get("created_at")),
+        when=_str(raw.get("when")) or when_of(raw.get("created_at")),
+        similarity=None if similarity is None else min(1.0, max(0.0, similarity)),
     )
+
+
+def _verdict(
+    analysis: Mapping[str, Any], *, evident: bool
+) -> Literal["failed", "passed", "unknown"]:
+    """``analysis.verdict``; documents from before verdicts: failed when anything points to it."""
+    verdict = analysis.get("verdict")
+    if verdict == "failed":
+        return "failed"
+    if verdict == "passed":
+        return "passed"
+    if verdict == "unknown":
+        return "unknown"
+    return "failed" if evident else "unknown"
+
+
+def _evidence(analysis: Mapping[str, Any]) -> str:
+    """The verdict's first piece of evidence, as one short clause."""
+    items = _dicts(analysis.get("verdict_evidence"))
+    if not items:
+        return ""
+    text = _str(items[0].get("text")) or _str(items[0].get("reason"))
+    line = _int(items[0].get("line"))
+    return _one_line(f"{text} at line {line}" if line else text, 120)
 
 
 def _timings(analysis: Mapping[str, Any], timings: Mapping[str, float] | None) -> list[TimingRow]:
@@ -135,8 +179,10 @@ _PYTEST_ASSERT = re.compile(r"^E\s+assert\b", re.MULTILINE)
 
 def _error_name(text: str) -> str:
     match = _ERROR_NAME.search(text)
-    if match is not None:
-        return match.group(1) or match.group(2)
+    if match is not None and match.group(1):
+        return match.group(1)
+    if match is not None and match.group(2).lower() != "error":
+        return match.group(2)  # "error[E0308]", "error TS2322": a code names the error
     if _PYTEST_ASSERT.search(text):
         return "AssertionError"
     located = _LOCATED.match(text.strip())
@@ -202,7 +248,8 @@ def _test_files(tests: list[str]) -> list[str]:
 
 def _headline(
     *,
-    failed: bool,
+    verdict: str,
+    evidence: str,
     step: str | None,
     exit_code: int | None,
     tests: list[str],
@@ -210,8 +257,16 @@ def _headline(
     findings: list[MemoFinding],
     error: str | None,
 ) -> str:
-    if not failed:
-        return "Build passed: no failures found"
+    if verdict == "passed":
+        return _one_line(f"Build passed: {evidence}" if evidence else "Build passed")
+    if verdict == "unknown":
+        if not findings:
+            return "No failure found in the log"
+        top = findings[0]
+        return _one_line(
+            "Build status unknown (no exit status or test result in the log); "
+            f"top finding: {top.title or top.kind} at {top.location}"
+        )
     # The renderers turn `...` into code; a backtick inside the step name would unbalance it.
     name = step.replace("`", "'") if step else ""
     head = f"Build failed in step `{name}`" if step else "Build failed"
@@ -267,7 +322,7 @@ def _next_steps(
     if findings:
         top = findings[0]
         steps.append(f"Read the top finding at {top.location} ({top.title or top.kind}).")
-    if incidents and incidents[0].fix:
+    if incidents and incidents[0].fix and incidents[0].relevant:
         inc = incidents[0]
         where = f" ({inc.link})" if inc.link else ""
         steps.append(f"Compare with the similar past incident{where}: {_one_line(inc.fix, 200)}")
@@ -318,7 +373,10 @@ def build_memo(
     failed_count = _int(counts.get("failed")) if isinstance(counts, dict) else None
     step = _str(analysis.get("failed_step")) or None
     exit_code = _int(analysis.get("exit_code"))
-    failed = bool(step or all_findings or tests or exit_code not in (None, 0))
+    verdict = _verdict(
+        analysis, evident=bool(step or all_findings or tests or exit_code not in (None, 0))
+    )
+    failed = verdict == "failed"
     error_name, first_error = _first_error(analysis, all_findings)
     novel = [f for f in all_findings if f.novel] if baseline_used else []
     notes = []
@@ -333,7 +391,8 @@ def build_memo(
         notes.append(f"{len(all_findings) - len(findings)} lower-ranked findings are not shown.")
     return Memo(
         headline=_headline(
-            failed=failed,
+            verdict=verdict,
+            evidence=_evidence(analysis),
             step=step,
             exit_code=exit_code,
             tests=tests,
@@ -342,6 +401,7 @@ def build_memo(
             error=error_name,
         ),
         failed=failed,
+        verdict=verdict,
         failed_step=step,
         exit_code=exit_code,
         first_error=first_error,

@@ -61,7 +61,7 @@ def _md_link(url: str) -> str:
 
 
 def _md_blocks(memo: Memo, *, excerpt_lines: int) -> list[str]:
-    icon = "❌" if memo.failed else "✅"
+    icon = {"failed": "❌", "passed": "✅"}.get(memo.outcome, "❔")
     blocks = [f"## {icon} {md_inline(memo.headline)}"]
     if memo.summary:
         quoted = "\n".join(
@@ -111,12 +111,12 @@ def _md_blocks(memo: Memo, *, excerpt_lines: int) -> list[str]:
         blocks.append("### Known causes\n\n" + "\n".join(causes))
     if memo.incidents:
         rows = [
-            f"| {i.score:.3f} | {md_text(i.project)} | {md_text(i.cause)} | {md_text(i.fix)} | "
+            f"| {i.match or '?'} | {md_text(i.project)} | {md_text(i.cause)} | {md_text(i.fix)} | "
             f"{md_text(i.when)} | {_md_link(i.link) if i.link else ''} |"
             for i in memo.incidents
         ]
         blocks.append(
-            "### Similar past incidents\n\n| score | project | cause | fix | when | link |\n"
+            "### Similar past incidents\n\n| match | project | cause | fix | when | link |\n"
             "|---:|---|---|---|---|---|\n" + "\n".join(rows)
         )
     if memo.baseline_used:
@@ -187,6 +187,7 @@ font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
 main{max-width:1100px;margin:0 auto;padding:24px}
 header{border-left:6px solid var(--bad);background:var(--card);padding:16px 20px;
 border-radius:8px;box-shadow:0 1px 2px #0002}header.ok{border-color:var(--good)}
+header.unknown{border-color:var(--muted)}header.unknown .badge{background:var(--muted)}
 h1{font-size:1.3rem;margin:0 0 8px}.badge{display:inline-block;font-size:.75rem;
 vertical-align:middle;color:#fff;background:var(--bad);border-radius:4px;padding:2px 8px;
 letter-spacing:.05em}header.ok .badge{background:var(--good)}
@@ -243,9 +244,11 @@ def _html_finding(f: MemoFinding) -> str:
 
 
 def _html_body(memo: Memo, timeline_href: str | None) -> list[str]:
-    out = [f'<header class="{"bad" if memo.failed else "ok"}">']
+    tone = {"failed": "bad", "passed": "ok"}.get(memo.outcome, "unknown")
+    out = [f'<header class="{tone}">']
     # A text badge, not an emoji: headless/minimal systems often lack an emoji font.
-    badge = '<span class="badge">FAILED</span>' if memo.failed else '<span class="badge">OK</span>'
+    label = {"failed": "FAILED", "passed": "OK"}.get(memo.outcome, "UNKNOWN")
+    badge = f'<span class="badge">{label}</span>'
     out.append(f"<h1>{badge} {html_inline(memo.headline)}</h1>")
     facts = []
     if memo.failed_step:
@@ -280,13 +283,13 @@ def _html_body(memo: Memo, timeline_href: str | None) -> list[str]:
             )
     if memo.incidents:
         rows = "".join(
-            f'<tr><td class="num">{i.score:.3f}</td><td>{html_text(i.project)}</td>'
+            f'<tr><td class="num">{i.match or "?"}</td><td>{html_text(i.project)}</td>'
             f"<td>{html_text(i.cause)}</td><td>{html_text(i.fix)}</td>"
             f"<td>{html_text(i.when)}</td><td>{_html_link(i.link) if i.link else ''}</td></tr>"
             for i in memo.incidents
         )
         out.append(
-            "<h2>Similar past incidents</h2><table><tr><th>score</th><th>project</th>"
+            "<h2>Similar past incidents</h2><table><tr><th>match</th><th>project</th>"
             f"<th>cause</th><th>fix</th><th>when</th><th>link</th></tr>{rows}</table>"
         )
     if memo.baseline_used:
