@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo engine-demo test lint bench lock clean
+.PHONY: demo engine-demo test lint bench lock fuzz clean
 
 # Every library and tool at the version uv.lock pins (hashes checked), so a release of ruff,
 # mypy or pytest cannot turn CI red without a commit; then juggler itself, editable.
@@ -59,5 +59,20 @@ lock: $(STAMP)
 	$(EXPORT) --group dev --format requirements-txt -o requirements/dev.txt
 	$(EXPORT) --group bench --format requirements-txt -o requirements/bench.txt
 
+# Coverage-guided fuzzing of the gz, zip, JUnit and plain readers and of the F1 properties
+# (RELIABILITY.md F2/F3): FUZZ_SECONDS per target, seeds written by tests/fuzz/seeds.py.
+FUZZ_SECONDS ?= 600
+FUZZ_DIR ?= fuzz-out
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.seeds $(FUZZ_DIR)/seeds
+	@for t in gz zip junit plain properties; do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes/$$t; \
+		seeds=$(FUZZ_DIR)/seeds/$$t; [ -d $$seeds ] || seeds=; \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(BIN)/python tests/fuzz/fuzz_$$t.py $(FUZZ_DIR)/corpus/$$t $$seeds \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=5 \
+			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t/ -print_final_stats=1 || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(DEMO) engine-demo.html fuzz-out

@@ -28,7 +28,16 @@ from ._journal import JournalFold, RunJournal
 from ._novelty import mark_novelty
 from ._secrets import redact_matches, redact_scan
 from .deliver import DeliveryResult, deliver_memo
-from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
+from .ingest import (
+    DEFAULT_LIMITS,
+    FileSource,
+    Limits,
+    MemorySource,
+    SpillArea,
+    aiter_sources,
+    iter_sources,
+    read_document,
+)
 from .kb import (
     Cause,
     CauseMatch,
@@ -40,7 +49,7 @@ from .kb import (
     signature_of,
 )
 from .scrape import Chunk, plan_chunks
-from .scrape._chunks import read_chunk
+from .scrape._lines import count_lines, scan_lines
 from .synth import Memo, adopt_summary, build_memo, synthesise
 
 if TYPE_CHECKING:
@@ -50,7 +59,6 @@ if TYPE_CHECKING:
 
 #: Findings kept in the document, across every input.
 MAX_FINDINGS = 20
-_COUNT_BLOCK = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +89,7 @@ class Planned:
     name: str
     jobs: tuple[ScanJob, ...] = ()
     lines: int = 0
+    truncated: tuple[int, ...] = ()
     problems: tuple[str, ...] = ()
     error: str | None = None
 
@@ -102,22 +111,6 @@ class TriageResult:
         return any(not d.delivered for d in self.deliveries)
 
 
-def _count_newlines(chunk: Chunk) -> int:
-    if chunk.data is not None:
-        return chunk.data.count(b"\n", 0, chunk.end - chunk.start)
-    assert chunk.path is not None
-    total, left = 0, chunk.end - chunk.start
-    with open(chunk.path, "rb") as fh:
-        fh.seek(chunk.start)
-        while left > 0:
-            block = fh.read(min(_COUNT_BLOCK, left))
-            if not block:
-                break
-            total += block.count(b"\n")
-            left -= len(block)
-    return total
-
-
 def plan_source(
     source: Source | InputError,
     baseline: frozenset[str] | None,
@@ -133,23 +126,27 @@ def plan_source(
             doc = read_document(source)
             data = "\n".join(doc.lines).encode("utf-8")
             source = MemorySource(name=source.name, data=data, encoding="utf-8")
-        chunks = plan_chunks(source)
+        chunks = plan_chunks(source, whole_lines=True)
+        count = count_lines(chunks)
     except InputError as err:
         return Planned(name=source.name, error=str(err))
-    jobs, line = [], 1
-    for chunk in chunks:
-        jobs.append(ScanJob(chunk=chunk, first_line=line, baseline=baseline, causes=causes))
-        line += _count_newlines(chunk)
-    return Planned(name=source.name, jobs=tuple(jobs), lines=line - 1, problems=problems)
+    jobs = tuple(
+        ScanJob(chunk=chunk, first_line=line, baseline=baseline, causes=causes)
+        for chunk, line in zip(chunks, count.first_lines, strict=True)
+    )
+    return Planned(
+        name=source.name,
+        jobs=jobs,
+        lines=count.lines,
+        truncated=tuple(count.truncated),
+        problems=problems,
+    )
 
 
 def scan_job(job: ScanJob) -> Scanned:
     """Read one chunk by reference, scan it for failures and known causes (a ``cpu`` stage)."""
     chunk = job.chunk
-    text = read_chunk(chunk).decode(chunk.encoding, errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "" and text.endswith("\n"):
-        lines.pop()  # the newline ends the chunk's last line; it starts no new one
+    lines = scan_lines(chunk)  # long lines as head … tail: both ends are scanned
     offset = job.first_line - 1
     scan = scan_chunk(lines, offset=offset, baseline=job.baseline)
     matches = tuple(
@@ -504,9 +501,13 @@ async def _triage(
     if options.deliver:
         delivery = _Delivery(options.config, options.timeline)
         stages.append(juggler.io(delivery.deliver, name="deliver"))
-    report = await juggler.Pipeline(
-        *stages, workers=options.workers, progress=options.progress
-    ).run_async(iter_sources(logs, limits=options.limits), runtime=options.runtime)
+    # Decompressed inputs and stdin are spooled here; removed however the run ends.
+    with SpillArea() as spill:
+        report = await juggler.Pipeline(
+            *stages, workers=options.workers, progress=options.progress
+        ).run_async(
+            aiter_sources(logs, limits=options.limits, spill=spill), runtime=options.runtime
+        )
     [outcome] = report.results
     document, memo = outcome[0], outcome[1]
     deliveries = outcome[2] if options.deliver else ()
@@ -600,7 +601,10 @@ def _document(
     for plan in plans:
         if plan.error is not None:
             continue
-        inputs.append({"path": plan.name, "role": "log", "lines": plan.lines})
+        entry: dict[str, Any] = {"path": plan.name, "role": "log", "lines": plan.lines}
+        if plan.truncated:  # lines over the length cap: scanned as head … tail (M3, M13)
+            entry["line_truncated"] = list(plan.truncated)
+        inputs.append(entry)
         rejected.extend(
             {"path": plan.name, "role": "log", "reason": p, "partial": True} for p in plan.problems
         )

@@ -5,6 +5,7 @@ the triage error classes. Hostile inputs become :class:`~juggler.triage.InputErr
 never tracebacks (RELIABILITY.md M1–M10).
 """
 
+from ._aiter import aiter_sources as aiter_sources
 from ._ansi import clean_line as clean_line
 from ._decode import sniff_encoding as sniff_encoding
 from ._document import DEFAULT_LIMITS as DEFAULT_LIMITS
@@ -18,6 +19,7 @@ from ._sources import MemorySource as MemorySource
 from ._sources import Source as Source
 from ._sources import iter_sources as iter_sources
 from ._sources import source_from_bytes as source_from_bytes
+from ._spool import SpillArea as SpillArea
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -26,6 +28,8 @@ __all__ = [
     "LogDocument",
     "MemorySource",
     "Source",
+    "SpillArea",
+    "aiter_sources",
     "clean_line",
     "iter_sources",
     "read_document",

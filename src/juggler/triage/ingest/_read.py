@@ -6,6 +6,8 @@ by reference (``juggler.triage.scrape``), which never holds a whole file.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import IO, TYPE_CHECKING
 
 from .._errors import ArchiveRejected, InputError, UnsupportedInput
@@ -14,7 +16,6 @@ from ._document import DEFAULT_LIMITS, Limits, LogDocument, split_lines
 from ._sources import FileSource, iter_sources
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterable, Iterator
 
     from ._sources import Source
@@ -28,7 +29,7 @@ def read_document(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> LogDocu
     Raises:
         UnsupportedInput: The file could not be read any more.
     """
-    problems: list[InputError] = []
+    problems: list[InputError] = list(source.problems)
     if isinstance(source, FileSource):
         try:
             with open(source.path, "rb") as fh:
@@ -43,7 +44,6 @@ def read_document(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> LogDocu
         kind = "text"
     else:
         data = source.data
-        problems.extend(source.problems)
         kind = source.kind
     split = split_lines(
         strip_bom(data, source.encoding), source.encoding, max_line_bytes=limits.max_line_bytes
@@ -81,6 +81,12 @@ def read_logs(
             yield source
             continue
         try:
-            yield read_document(source, limits=limits)
+            document = read_document(source, limits=limits)
         except InputError as err:
             yield err
+            continue
+        finally:
+            if isinstance(source, FileSource) and source.spilled:
+                with contextlib.suppress(OSError):  # the document holds the text now
+                    os.unlink(source.path)
+        yield document

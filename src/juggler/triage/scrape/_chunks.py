@@ -178,10 +178,15 @@ def plan_chunks(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     max_line_bytes: int = DEFAULT_LIMITS.max_line_bytes,
+    whole_lines: bool = False,
 ) -> list[Chunk]:
     """Cut ``source`` into chunks of about ``chunk_bytes``, aligned to line ends.
 
     UTF-16/32 text is not cut (a ``\\n`` byte may be half a character): it is one chunk.
+    With ``whole_lines`` no cut falls inside a line, however long: a chunk then ends after
+    the line end that follows its target size (the failure scan wants each line in one
+    chunk and reads a long one's head and tail only, see ``_lines.scan_lines``); otherwise
+    a line longer than ``max_line_bytes`` is cut where the line splitter cuts it.
     Reads only a few windows around each cut, not the whole file. Scrape each chunk once,
     into one merge (:func:`merge_chunks`, :func:`fold_chunk`): workers remember which
     samples they sent for the plan.
@@ -206,9 +211,11 @@ def plan_chunks(
         if ascii_compatible(source.encoding):
             prev_cut = prev_line_start = 0
             target = chunk_bytes
+            # A piece longer than the file never ends inside it: cuts only after a "\n".
+            cut_line = size + 1 if whole_lines else max_line_bytes
             while target < size:
                 cut, mid, line_start = _next_cut(
-                    fh, target, prev_cut, prev_line_start, size, max_line_bytes
+                    fh, target, prev_cut, prev_line_start, size, cut_line
                 )
                 if cut >= size:
                     break

@@ -1,0 +1,45 @@
+"""Crashers the zip fuzz target found, minimised (RELIABILITY.md F2)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import TYPE_CHECKING
+
+from juggler.triage import InputError, UnsupportedInput, read_logs
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_member_without_a_name_is_read(tmp_path: Path) -> None:
+    """fuzz_zip: a member named "" made zipfile's is_dir() raise IndexError."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr(zipfile.ZipInfo(""), b"no name\n")
+        zf.writestr("dir/", b"")
+        zf.writestr("dir/step.log", b"step ok\n")
+    archive = tmp_path / "steps.zip"
+    archive.write_bytes(data.getvalue())
+    results = list(read_logs([archive]))
+    assert not [r for r in results if isinstance(r, InputError)]
+    assert [(r.name, r.lines) for r in results if not isinstance(r, InputError)] == [
+        (f"{archive}!", ["no name"]),
+        (f"{archive}!dir/step.log", ["step ok"]),
+    ]
+
+
+def test_unsupported_zip_version_is_refused_in_one_line(tmp_path: Path) -> None:
+    """fuzz_zip: a "version needed" of 23.5 made zipfile.ZipFile raise NotImplementedError."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr("step.log", b"step ok\n")
+    raw = bytearray(data.getvalue())
+    central = raw.index(b"PK\x01\x02")
+    raw[central + 6 : central + 8] = (235).to_bytes(2, "little")  # version needed: 23.5
+    archive = tmp_path / "future.zip"
+    archive.write_bytes(bytes(raw))
+    (refused,) = list(read_logs([archive]))
+    assert isinstance(refused, UnsupportedInput)
+    assert "zip file version 23.5" in str(refused)
+    assert "\n" not in str(refused)
