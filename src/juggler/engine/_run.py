@@ -228,6 +228,7 @@ class StageRunner:
         # Items per hand-over to the process backend: starts at one per worker, then learned.
         self._cpu_workers = 1
         self._cpu_take = 2
+        self._cpu_call_target_s = _CPU_CALL_TARGET_S
         window = self._workers * (_CPU_MAX_BATCH if stage.placement == "cpu" else 1)
         self._emitter = _Emitter(out, ordered=stage.ordered, window=max(window, 1))
 
@@ -543,7 +544,7 @@ class StageRunner:
         if per_item <= 0:
             self._cpu_take = _CPU_MAX_BATCH
             return
-        wanted = int(_CPU_CALL_TARGET_S * workers / per_item)
+        wanted = int(self._cpu_call_target_s * workers / per_item)
         self._cpu_take = max(1, min(_CPU_MAX_BATCH, wanted))
 
     async def _run_cpu(self, items: list[_Item], *, attempt: int) -> list[list[_Item]]:
@@ -554,6 +555,8 @@ class StageRunner:
         stage, report = self.stage, self.report
         backend = await self.ctx.cpu_backend()
         self._cpu_workers = backend.workers
+        # A backend whose every call costs a scheduler round trip (Dask) asks for longer calls.
+        self._cpu_call_target_s = getattr(backend, "call_target_s", None) or _CPU_CALL_TARGET_S
         loop = asyncio.get_running_loop()
         start = loop.time()
         if report.first_start is None:

@@ -63,6 +63,12 @@ class RunLease:
     def workers(self) -> int:
         return self.shared.workers
 
+    @property
+    def call_target_s(self) -> float | None:
+        """How long one hand-over should take, when the backend says (see ``_run``)."""
+        target: float | None = getattr(self.shared, "call_target_s", None)
+        return target
+
     async def start(self) -> None:
         """The shared workers are running already."""
 
