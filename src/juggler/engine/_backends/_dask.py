@@ -18,6 +18,8 @@
 * Cancellation: the run's futures are cancelled; on our cluster, workers still running its
   items are restarted. Closing: futures cancelled, our client closed, our ``LocalCluster``
   closed. A cluster passed in by address or ``Client`` is left running for its other users.
+  Workers of our ``LocalCluster`` exit by themselves when our process dies: distributed's
+  process wrapper watches a pipe from the parent (``tests/chaos/test_runtime_signals.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from ._protocol import Failed, Ok, Outcome, Raised
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-_TASK_MODULE = "juggler.engine._backends._dask_task"
 _CALL_TARGET_S = 0.5
 _BATCH_TARGET_S = 0.1
 """Work per task: a task costs a few scheduler round trips (ms each), so aim well above."""
@@ -173,7 +174,6 @@ class DaskBackend:
                     asynchronous=True,
                     dashboard_address=None,
                     silence_logs=logging.ERROR,
-                    preload=[_TASK_MODULE],
                 )
             self._address = self._cluster.scheduler_address
         elif isinstance(self._spec, str):
@@ -500,6 +500,7 @@ class DaskBackend:
     def worker_states(self) -> tuple[tuple[int | str, str], ...]:
         states = []
         for address, worker in sorted(self._worker_info.items()):
-            executing = int(worker.get("metrics", {}).get("executing", 0) or 0)
+            counts = worker.get("metrics", {}).get("task_counts", {})
+            executing = int(counts.get("executing", 0) or 0)
             states.append((str(address), "busy" if executing else "idle"))
         return tuple(states)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import threading
 import time
 import traceback
 from typing import Any
@@ -17,8 +16,6 @@ from .._procpool._protocol import RemoteError, resolve
 
 # Per item: (True, value, start, end) or (False, (error, traceback text), start, end).
 ItemResult = tuple[bool, Any, float, float]
-
-_PARENT_POLL_S = 0.2
 
 
 def run_batch(module: str, qualname: str, items: list[Any]) -> tuple[int, list[ItemResult]]:
@@ -52,20 +49,3 @@ def _portable(exc: BaseException) -> BaseException:
     except Exception:
         return RemoteError(type(exc).__qualname__, str(exc))
     return exc
-
-
-def dask_setup(worker: Any) -> None:
-    """Worker preload of the ``LocalCluster`` juggler starts: exit when the process that
-    started the worker is gone, so a SIGKILLed parent leaves no worker behind.
-
-    A thread polls the parent pid (``PR_SET_PDEATHSIG`` would fire when the *thread* that
-    spawned the worker ends, which for Dask's nanny is not the process' end).
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL_S)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="juggler-parent-watch", daemon=True).start()
