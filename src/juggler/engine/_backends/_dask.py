@@ -11,8 +11,9 @@
   as locally. A batch of several items that hits ``KilledWorker`` is run again item by item
   (no strike), so the culprit is found and the others finish.
 * Timeouts: Dask cannot interrupt a running task. A timed-out item fails on time for the
-  pipeline (the timer starts when the task is handed over; items with a timeout run one per
-  task and no more tasks than threads are queued); its future is cancelled and, on a cluster
+  pipeline (items with a timeout run one per task; the clock starts when the scheduler has
+  the task on a worker, checked every ``min(timeout/4, 0.25 s)``, so the verdict is up to
+  that much late); its future is cancelled and, on a cluster
   we started, the worker running it is restarted. On someone else's cluster the worker's
   thread stays busy until the function returns (docs/dask.md).
 * Cancellation: the run's futures are cancelled; on our cluster, workers still running its
@@ -71,7 +72,7 @@ class DaskStatistics:
 
 @final
 class _Task:
-    __slots__ = ("future", "indices", "job", "seq", "timer")
+    __slots__ = ("future", "indices", "job", "seq", "started", "timer")
 
     def __init__(self, job: Job, indices: list[int], seq: int, future: Any) -> None:
         self.job = job
@@ -79,6 +80,12 @@ class _Task:
         self.seq = seq
         self.future = future
         self.timer: asyncio.TimerHandle | None = None
+        self.started: float | None = None  # first seen running (loop clock)
+
+
+def _check_every(timeout_s: float) -> float:
+    """How often a task with a timeout is looked at: a quarter of it, at most 0.25 s."""
+    return min(timeout_s / 4, 0.25)
 
 
 def _learn(job: Job, count: int, elapsed_s: float) -> None:
@@ -136,6 +143,7 @@ class DaskBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Future[None] | None = None
         self._worker_info: dict[str, Any] = {}
+        self._quarantined_workers: set[str] = set()  # being restarted: no new tasks there
         # statistics
         self._items_done = 0
         self._batches_done = 0
@@ -165,7 +173,12 @@ class DaskBackend:
             ) from exc
         self._loop = asyncio.get_running_loop()
         if self._spec == "local":
-            settings = {"distributed.scheduler.allowed-failures": self._max_deaths - 1}
+            settings = {
+                "distributed.scheduler.allowed-failures": self._max_deaths - 1,
+                # One task on a worker at a time, the rest queued at the scheduler: a death
+                # then marks only the task that was running, as the pool's progress cell does.
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
             with dask.config.set(settings):
                 self._cluster = await LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=self._local_workers,
@@ -269,8 +282,8 @@ class DaskBackend:
         job.owner = owner
         self._fair.join(owner)
         self._jobs.append(job)
-        self._pump()
         try:
+            self._pump()
             await job.future
         except asyncio.CancelledError:
             self._abandon(job)
@@ -325,14 +338,18 @@ class DaskBackend:
             seq = self._seq
             chunk = [job.items[i] for i in indices]
             key = f"juggler-{seq}-{os.urandom(4).hex()}"
+            where: dict[str, Any] = {}
+            healthy = sorted(set(self._worker_info) - self._quarantined_workers)
+            if self._quarantined_workers and healthy:
+                where = {"workers": healthy, "allow_other_workers": False}
             future = self._client.submit(
-                run_batch, job.ref.module, job.ref.qualname, chunk, key=key, pure=False
+                run_batch, job.ref.module, job.ref.qualname, chunk, key=key, pure=False, **where
             )
             task = _Task(job, indices, seq, future)
             self._inflight[key] = task
             self._fair.charge(job, seq, len(indices))
             if job.timeout_s is not None and self._loop is not None:
-                task.timer = self._loop.call_later(job.timeout_s, self._on_timeout, key)
+                task.timer = self._loop.call_later(_check_every(job.timeout_s), self._on_timer, key)
             watcher = asyncio.ensure_future(self._watch(key, task))
             self._watchers.add(watcher)
             watcher.add_done_callback(self._watchers.discard)
@@ -401,6 +418,35 @@ class DaskBackend:
         error = PoisonItem(item_id=job.item_ids[item], deaths=strikes, reason="KilledWorker")
         self._finish(job, item, Failed(error, strikes))
 
+    def _on_timer(self, key: str) -> None:
+        task = self._inflight.get(key)
+        if task is None or self._closing:
+            return
+        watcher = asyncio.ensure_future(self._check_timeout(key, task))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+
+    async def _check_timeout(self, key: str, task: _Task) -> None:
+        """Time a task from when the scheduler has it on a worker, not from hand-over: a
+        task waiting for a free (or restarting) worker has not started its item yet."""
+        client, loop = self._client, asyncio.get_running_loop()
+        timeout_s = task.job.timeout_s or 0.0
+        try:
+            worker = await client.run_on_scheduler(_worker_of, key=key)
+            # On a worker being restarted, the task only waits for the new one.
+            running = worker is not None and worker not in self._quarantined_workers
+        except Exception:
+            running = True  # cannot tell: count the time
+        if self._inflight.get(key) is not task:
+            return
+        now = loop.time()
+        if running and task.started is None:
+            task.started = now - _check_every(timeout_s) / 2  # seen between two checks
+        if task.started is not None and now - task.started >= timeout_s:
+            self._on_timeout(key)
+            return
+        task.timer = loop.call_later(_check_every(timeout_s), self._on_timer, key)
+
     def _on_timeout(self, key: str) -> None:
         task = self._inflight.pop(key, None)
         if task is None:
@@ -447,12 +493,21 @@ class DaskBackend:
                     address = await client.run_on_scheduler(_worker_of, key=key)
                     if address:
                         addresses.add(address)
-        with contextlib.suppress(Exception):
-            await client.cancel(futures)
-        if addresses and not self._closing:
+        # No new task goes to a worker that is stuck in a cancelled item (Dask would queue
+        # one behind it), until it has been restarted.
+        self._quarantined_workers |= addresses
+        try:
             with contextlib.suppress(Exception):
-                await client.restart_workers(sorted(addresses))
-                self._restarts += len(addresses)
+                await client.cancel(futures)
+            if addresses and not self._closing:
+                with contextlib.suppress(Exception):
+                    await client.restart_workers(sorted(addresses))
+                    self._restarts += len(addresses)
+                with contextlib.suppress(Exception):
+                    await self._refresh_workers()
+        finally:
+            self._quarantined_workers -= addresses
+        self._pump()
 
     def _finish(self, job: Job, index: int, outcome: Outcome) -> None:
         if job.outcomes[index] is not None or job.finished:
