@@ -194,9 +194,14 @@ class DaskBackend:
         else:
             self._address = self._spec.scheduler.address
         try:
-            self._client = await Client(  # type: ignore[no-untyped-call]
-                self._address, asynchronous=True, timeout="10s"
-            )
+            try:
+                self._client = await Client(  # type: ignore[no-untyped-call]
+                    self._address, asynchronous=True, timeout="10s"
+                )
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(
+                    f"cluster={self._address!r}: cannot reach the Dask scheduler: {exc}"
+                ) from exc
             await self._client.wait_for_workers(1)
             self._allowed_failures = await self._client.run_on_scheduler(_allowed_failures)
             await self._refresh_workers()
