@@ -56,7 +56,7 @@ async def _raw_client_map_per_item(n: int, small: int) -> float:
             threads_per_worker=1,
             processes=True,
             asynchronous=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster, asynchronous=True) as client,
@@ -146,9 +146,7 @@ def main() -> None:
         ["Runtime(cluster='local')", asyncio.run(_startup("local"))],
         ["Runtime() local pool", asyncio.run(_startup(None))],
     ]
-    print_table(
-        f"Start-up: runtime ready with {WORKERS} workers", ["runtime", "start s"], rows
-    )
+    print_table(f"Start-up: runtime ready with {WORKERS} workers", ["runtime", "start s"], rows)
     results["startup"] = rows
 
     mb = 20.0 if args.quick else args.log_mb

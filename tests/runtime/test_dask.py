@@ -134,7 +134,7 @@ def test_someone_elses_cluster_is_left_running(tmp_path: Path) -> None:
             threads_per_worker=1,
             processes=True,
             asynchronous=True,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster:
             async with Client(cluster, asynchronous=True) as theirs:
                 async with juggler.Runtime(cluster=cluster.scheduler_address) as rt:

@@ -185,7 +185,7 @@ class DaskBackend:
                     threads_per_worker=1,
                     processes=True,
                     asynchronous=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: 8787 may be taken
                     silence_logs=logging.ERROR,
                 )
             self._address = self._cluster.scheduler_address
