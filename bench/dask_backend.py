@@ -4,7 +4,8 @@
 
 On a ``LocalCluster`` of 2 single-threaded worker processes (``Runtime(cluster="local")``):
 
-* no-op per-item cost, marginal (fixed costs cancel), against raw ``client.map`` + gather;
+* no-op items: effective cost per item (wall time of one run / items, after a warm-up run),
+  against raw ``client.map`` + gather of the same kind;
 * 200 x 20 ms CPU items: speed-up against running them serially in this process;
 * start-up time of the runtime (cluster, client, workers ready);
 * a whole triage of a 200 MB log (``bench/triage_big.py``'s generator) through Dask and
@@ -33,21 +34,18 @@ from triage_big import build
 WORKERS = 2
 
 
-async def _juggler_per_item(cluster: str | None, n: int, small: int) -> float:
+async def _juggler_per_item(cluster: str | None, n: int, warm: int) -> float:
     pipeline = juggler.Pipeline(juggler.cpu(noop), trace=False)
     async with juggler.Runtime(workers=WORKERS, cluster=cluster) as rt:
-        await pipeline.run_async(range(small), runtime=rt)  # warm: imports, learned sizes
+        await pipeline.run_async(range(warm), runtime=rt)  # imports, learned batch sizes
         start = time.perf_counter()
-        await pipeline.run_async(range(small), runtime=rt)
-        t_small = time.perf_counter() - start
-        start = time.perf_counter()
-        report = await pipeline.run_async(range(n + small), runtime=rt)
-        t_big = time.perf_counter() - start
-        assert len(report.results) == n + small
-    return (t_big - t_small) / n * 1e6
+        report = await pipeline.run_async(range(n), runtime=rt)
+        took = time.perf_counter() - start
+        assert len(report.results) == n
+    return took / n * 1e6
 
 
-async def _raw_client_map_per_item(n: int, small: int) -> float:
+async def _raw_client_map_per_item(n: int, warm: int) -> float:
     from distributed import Client, LocalCluster
 
     async with (
@@ -69,10 +67,8 @@ async def _raw_client_map_per_item(n: int, small: int) -> float:
             assert len(results) == count
             return time.perf_counter() - start
 
-        await timed_map(small, 10**9)  # warm
-        t_small = await timed_map(small, 0)
-        t_big = await timed_map(n + small, 10**6)
-    return (t_big - t_small) / n * 1e6
+        await timed_map(warm, 10**9)  # warm
+        return await timed_map(n, 0) / n * 1e6
 
 
 async def _cpu_items(cluster: str | None, items: int) -> float:
@@ -104,19 +100,19 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures as JSON here")
     parser.add_argument("--log-mb", type=float, default=200.0, help="size of the triaged log")
     args = parser.parse_args()
-    n, raw_n, small = (5000, 500, 100) if args.quick else (20000, 2000, 200)
+    n, raw_n, warm = (5000, 500, 100) if args.quick else (20000, 2000, 200)
     results: dict[str, Any] = {}
 
-    dask_us = asyncio.run(_juggler_per_item("local", n, small))
-    local_us = asyncio.run(_juggler_per_item(None, n, small))
-    raw_us = asyncio.run(_raw_client_map_per_item(raw_n, small))
+    dask_us = asyncio.run(_juggler_per_item("local", n, warm))
+    local_us = asyncio.run(_juggler_per_item(None, n, warm))
+    raw_us = asyncio.run(_raw_client_map_per_item(raw_n, warm))
     rows = [
         ["juggler on Dask", dask_us / 1000, n, raw_us / dask_us],
         ["raw client.map + gather", raw_us / 1000, raw_n, 1.0],
         ["juggler local pool", local_us / 1000, n, raw_us / local_us],
     ]
     print_table(
-        f"No-op items: marginal ms per item ({WORKERS} workers)",
+        f"No-op items: effective ms per item, wall / items ({WORKERS} workers)",
         ["engine", "ms/item", "items", "x faster than client.map"],
         rows,
     )
