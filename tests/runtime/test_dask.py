@@ -125,6 +125,34 @@ def test_a_timed_out_item_fails_on_time_and_its_worker_is_restarted() -> None:
     assert stats.timeouts == 1
 
 
+def test_cancelling_one_run_restarts_only_its_worker_and_the_other_run_is_whole() -> None:
+    hanging = juggler.Pipeline(juggler.cpu(behave, name="a"))
+    healthy = juggler.Pipeline(juggler.cpu(behave, name="b"))
+
+    async def body() -> tuple[juggler.RunReport, Any]:
+        async with juggler.Runtime(workers=2, cluster="local") as rt:
+            backend: Any = rt._backend
+            a = asyncio.create_task(hanging.run_async([("hang", 60)], runtime=rt))
+            async with asyncio.timeout(60):
+                while not any(state == "busy" for _, state in rt.statistics().workers):
+                    await asyncio.sleep(0.05)
+            b = asyncio.create_task(healthy.run_async([("ok", i) for i in range(100)], runtime=rt))
+            a.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await a
+            report = await b
+            async with asyncio.timeout(90):
+                while backend.statistics().restarts < 1:  # A's stuck worker is replaced
+                    await asyncio.sleep(0.05)
+            return report, backend.statistics()
+
+    b, stats = run(body, limit_s=180)
+    assert b.results == [2 * i for i in range(100)]
+    assert b.failures == []
+    assert sorted(int(s.item_id) for s in b.trace.spans) == list(range(100))
+    assert stats.restarts == 1  # only the worker that ran A's item
+
+
 def test_someone_elses_cluster_is_left_running(tmp_path: Path) -> None:
     pipeline = juggler.Pipeline(juggler.cpu(spin))
 

@@ -13,12 +13,12 @@
 * Timeouts: Dask cannot interrupt a running task. A timed-out item fails on time for the
   pipeline (items with a timeout run one per task; the clock starts when the scheduler has
   the task on a worker, checked every ``min(timeout/4, 0.25 s)``, so the verdict is up to
-  that much late); its future is cancelled and, on a cluster
-  we started, the worker running it is restarted. On someone else's cluster the worker's
-  thread stays busy until the function returns (docs/dask.md).
+  that much late); its future is cancelled and, on a cluster we started, the worker running
+  it is killed and its nanny starts a new one. On someone else's cluster the worker's thread
+  stays busy until the function returns (docs/dask.md).
 * Cancellation: the run's futures are cancelled; on our cluster, workers still running its
-  items are restarted. Closing: futures cancelled, our client closed, our ``LocalCluster``
-  closed. A cluster passed in by address or ``Client`` is left running for its other users.
+  items are replaced the same way. Closing: futures cancelled, our client closed, our
+  ``LocalCluster`` closed. A cluster passed in by address or ``Client`` is left running for its other users.
   Workers of our ``LocalCluster`` exit by themselves when our process dies: distributed's
   process wrapper watches a pipe from the parent (``tests/chaos/test_runtime_signals.py``).
 """
@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import time
 import traceback
 from collections import deque
@@ -49,6 +50,8 @@ _BATCH_TARGET_S = 0.1
 """Work per task: a task costs a few scheduler round trips (ms each), so aim well above."""
 _MAX_BATCH = 8192
 _POLL_S = 1.0
+_REPLACE_WAIT_S = 10.0
+"""Longest a killed worker's address stays barred while the scheduler notices its death."""
 """How often the scheduler is asked for its workers (statistics, threads joining)."""
 
 
@@ -143,7 +146,7 @@ class DaskBackend:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: asyncio.Future[None] | None = None
         self._worker_info: dict[str, Any] = {}
-        self._quarantined_workers: set[str] = set()  # being restarted: no new tasks there
+        self._quarantined_workers: set[str] = set()  # being replaced: no new tasks there
         # statistics
         self._items_done = 0
         self._batches_done = 0
@@ -438,7 +441,7 @@ class DaskBackend:
         timeout_s = task.job.timeout_s or 0.0
         try:
             worker = await client.run_on_scheduler(_worker_of, key=key)
-            # On a worker being restarted, the task only waits for the new one.
+            # On a worker being replaced, the task only waits for the new one.
             running = worker is not None and worker not in self._quarantined_workers
         except Exception:
             running = True  # cannot tell: count the time
@@ -482,7 +485,7 @@ class DaskBackend:
         self._pump()
 
     def _recover(self, keys: list[str], futures: list[Any]) -> None:
-        """Cancel tasks that must stop; on our own cluster, restart the workers running them."""
+        """Cancel tasks that must stop; on our own cluster, replace the workers running them."""
         watcher = asyncio.ensure_future(self._recover_async(keys, futures))
         self._watchers.add(watcher)
         watcher.add_done_callback(self._watchers.discard)
@@ -499,17 +502,28 @@ class DaskBackend:
                     if address:
                         addresses.add(address)
         # No new task goes to a worker that is stuck in a cancelled item (Dask would queue
-        # one behind it), until it has been restarted.
+        # one behind it), until it has been replaced.
         self._quarantined_workers |= addresses
         try:
-            with contextlib.suppress(Exception):
-                await client.cancel(futures)
+            pids: dict[str, int] = {}
             if addresses and not self._closing:
                 with contextlib.suppress(Exception):
-                    await client.restart_workers(sorted(addresses))
-                    self._restarts += len(addresses)
-                with contextlib.suppress(Exception):
+                    pids = await client.run(os.getpid, workers=sorted(addresses))
+            with contextlib.suppress(Exception):
+                await client.cancel(futures)
+            # Our LocalCluster's workers are our children: SIGKILL the stuck ones and their
+            # nanny starts fresh ones (restart_workers would first wait, seconds, for a
+            # graceful close that a thread stuck in user code never gives).
+            for pid in pids.values():
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                self._restarts += 1
+            async with asyncio.timeout(_REPLACE_WAIT_S):
+                while pids and not self._closing and set(pids) & set(self._worker_info):
+                    await asyncio.sleep(0.05)
                     await self._refresh_workers()
+        except TimeoutError:
+            pass
         finally:
             self._quarantined_workers -= addresses
         self._pump()
