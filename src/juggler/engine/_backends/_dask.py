@@ -18,7 +18,8 @@
   stays busy until the function returns (docs/dask.md).
 * Cancellation: the run's futures are cancelled; on our cluster, workers still running its
   items are replaced the same way. Closing: futures cancelled, our client closed, our
-  ``LocalCluster`` closed. A cluster passed in by address or ``Client`` is left running for its other users.
+  ``LocalCluster`` closed. A cluster passed in by address or ``Client`` is left running for
+  its other users.
   Workers of our ``LocalCluster`` exit by themselves when our process dies: distributed's
   process wrapper watches a pipe from the parent (``tests/chaos/test_runtime_signals.py``).
 """
