@@ -15,6 +15,9 @@ from tests.runtime._work import double, pid_of, spin
 if TYPE_CHECKING:
     from pathlib import Path
 
+# Real processes doing real work: slower than the suite's 20 s default on a loaded machine.
+pytestmark = pytest.mark.timeout(60)
+
 
 def test_many_runs_share_one_pool_and_get_their_own_results() -> None:
     pipeline = juggler.Pipeline(juggler.cpu(pid_of))
