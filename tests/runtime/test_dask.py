@@ -99,7 +99,9 @@ def test_a_poison_item_is_quarantined_after_three_deaths_and_the_other_run_is_wh
 
 
 def test_a_timed_out_item_fails_on_time_and_its_worker_is_restarted() -> None:
-    slow = juggler.Pipeline(juggler.cpu(behave, name="a", timeout_s=0.5, on_error="skip"))
+    # 2 s: long enough that a 2 ms item never times out on a loaded machine.
+    slow = juggler.Pipeline(juggler.cpu(behave, name="a", timeout_s=2.0, on_error="skip"))
+    plain = juggler.Pipeline(juggler.cpu(behave, name="a"))
 
     async def body() -> tuple[juggler.RunReport, float, Any]:
         async with juggler.Runtime(workers=2, cluster="local") as rt:
@@ -108,7 +110,7 @@ def test_a_timed_out_item_fails_on_time_and_its_worker_is_restarted() -> None:
             report = await slow.run_async([("hang", 60), ("ok", 3)], runtime=rt)
             took = loop.time() - start
             # The restarted worker serves the next run.
-            again = await slow.run_async([("ok", i) for i in range(4)], runtime=rt)
+            again = await plain.run_async([("ok", i) for i in range(4)], runtime=rt)
             assert again.failures == []
             assert again.results == [0, 2, 4, 6]
             backend: Any = rt._backend
@@ -121,7 +123,7 @@ def test_a_timed_out_item_fails_on_time_and_its_worker_is_restarted() -> None:
     assert report.results == [6]
     [failure] = report.failures
     assert (failure.error_type, failure.item_id) == ("ItemTimeout", "0")
-    assert took < 10  # not the item's 60 s: the pipeline moved on
+    assert took < 20  # not the item's 60 s: the pipeline moved on
     assert stats.timeouts == 1
 
 
