@@ -75,3 +75,26 @@ def test_runtime_names_are_public() -> None:
     for name in ("Runtime", "RuntimeBusy", "RuntimeStatistics"):
         assert name in juggler.__all__
     assert issubclass(juggler.RuntimeBusy, juggler.JugglerError)
+
+
+def test_engine_modules_import_no_circle() -> None:
+    """No engine module reaches itself through imports, ``TYPE_CHECKING`` ones included
+    (the old circle was ``_errors`` → ``_report`` → ``_channel`` → ``_errors``)."""
+    engine = SRC / "engine"
+    graph: dict[str, set[str]] = {}
+    for path in engine.rglob("*.py"):
+        name = ".".join(path.relative_to(SRC.parent).with_suffix("").parts)
+        name = name.removesuffix(".__init__")
+        graph[name] = {m for m in _imports(path) if m.startswith("juggler.engine")}
+    circles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    circles.append(" → ".join([*path, nxt]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    assert circles == []

@@ -70,6 +70,12 @@ def demo(
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: cores).")
 @click.option(
+    "--cluster",
+    envvar="JUGGLER_CLUSTER",
+    help="Run the CPU stages on a Dask cluster: a scheduler address, or 'local' "
+    "[default: $JUGGLER_CLUSTER; needs juggler[dask]].",
+)
+@click.option(
     "--kb",
     "kb_path",
     envvar="JUGGLER_KB",
@@ -118,6 +124,7 @@ def triage(
     as_json: bool,
     trace: str | None,
     workers: int | None,
+    cluster: str | None,
     kb_path: str | None,
     no_kb: bool,
     project: str,
@@ -145,6 +152,7 @@ def triage(
         top=top,
         trace=trace,
         workers=workers,
+        cluster=cluster or None,
         kb=None if no_kb else kb_path,
         use_kb=not no_kb,
         project=project,

@@ -13,6 +13,7 @@ import signal
 from typing import TYPE_CHECKING
 
 import psutil
+import pytest
 
 import juggler
 from tests.pool_helpers import run
@@ -20,6 +21,9 @@ from tests.runtime._work import behave
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+# Real processes doing real work: slower than the suite's 20 s default on a loaded machine.
+pytestmark = pytest.mark.timeout(60)
 
 _B_ITEMS = 300
 

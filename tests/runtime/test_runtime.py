@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 
 import juggler
 from tests.pool_helpers import run
 from tests.runtime._work import double, pid_of, spin
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Real processes doing real work: slower than the suite's 20 s default on a loaded machine.
+pytestmark = pytest.mark.timeout(60)
 
 
 def test_many_runs_share_one_pool_and_get_their_own_results() -> None:
@@ -154,3 +161,25 @@ def test_a_run_without_a_runtime_still_starts_and_stops_its_own_workers() -> Non
     report = juggler.Pipeline(juggler.cpu(pid_of), workers=2).run(range(10))
     assert [x for x, _ in report.results] == list(range(10))
     assert {s.run_id for s in report.trace.spans} == {report.trace.run_id}
+
+
+def test_triage_runs_on_a_shared_runtime(tmp_path: Path) -> None:
+    """``triage_async(runtime=rt)``: the server's runtime serves the triage's cpu stages."""
+    from juggler.triage.pipeline import triage_async
+
+    log = tmp_path / "build.log"
+    log.write_text(
+        "ok\nTraceback (most recent call last):\nKeyError: 'x'\nmake: *** [all] Error 1\n"
+    )
+
+    async def body() -> tuple[set[int], set[int], int]:
+        async with juggler.Runtime(workers=2) as rt:
+            workers = {pid for pid, _ in rt.statistics().workers}
+            result = await triage_async([str(log)], use_kb=False, runtime=rt)
+            cpu_pids = {s.pid for s in result.report.trace.spans if s.placement == "cpu"}
+            return workers, cpu_pids, rt.statistics().runs_finished
+
+    workers, cpu_pids, finished = run(body, limit_s=60)
+    assert cpu_pids
+    assert cpu_pids <= workers
+    assert finished == 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
 from typing import Generic, TypeVar, final
 
+from ._channel_stats import ChannelStatistics as ChannelStatistics
 from ._errors import ChannelClosed, ConfigError
 
 T = TypeVar("T")
@@ -20,24 +20,6 @@ class WouldBlock(Exception):
 
 class EndOfChannel(Exception):
     """``receive`` on a channel that is closed and drained: there will be no more items."""
-
-
-@final
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChannelStatistics:
-    """A snapshot of a channel.
-
-    ``peak_buffered`` never exceeds ``max_buffered``: that is the backpressure promise.
-    """
-
-    buffered: int
-    max_buffered: int
-    peak_buffered: int
-    sent: int
-    received: int
-    waiting_senders: int
-    waiting_receivers: int
-    closed: bool
 
 
 @final

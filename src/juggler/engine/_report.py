@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, final
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ._channel import ChannelStatistics
+    from ._channel_stats import ChannelStatistics
     from ._trace._metrics import TraceMetrics
     from ._trace._span import Trace
 

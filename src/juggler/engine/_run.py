@@ -235,6 +235,7 @@ class StageRunner:
         # Items per hand-over to the process backend: starts at one per worker, then learned.
         self._cpu_workers = 1
         self._cpu_take = 2
+        self._cpu_call_target_s = _CPU_CALL_TARGET_S
         window = self._workers * (_CPU_MAX_BATCH if stage.placement == "cpu" else 1)
         self._emitter = _Emitter(out, ordered=stage.ordered, window=max(window, 1))
 
@@ -550,7 +551,7 @@ class StageRunner:
         if per_item <= 0:
             self._cpu_take = _CPU_MAX_BATCH
             return
-        wanted = int(_CPU_CALL_TARGET_S * workers / per_item)
+        wanted = int(self._cpu_call_target_s * workers / per_item)
         self._cpu_take = max(1, min(_CPU_MAX_BATCH, wanted))
 
     async def _run_cpu(self, items: list[_Item], *, attempt: int) -> list[list[_Item]]:
@@ -561,6 +562,8 @@ class StageRunner:
         stage, report = self.stage, self.report
         backend = await self.ctx.cpu_backend()
         self._cpu_workers = backend.workers
+        # A backend whose every call costs a scheduler round trip (Dask) asks for longer calls.
+        self._cpu_call_target_s = getattr(backend, "call_target_s", None) or _CPU_CALL_TARGET_S
         loop = asyncio.get_running_loop()
         start = loop.time()
         if report.first_start is None:

@@ -213,8 +213,7 @@ class Runtime:
             return LocalBackend(workers=self._workers, preload=self._preload, grace_s=self._grace_s)
         from ._backends._dask import DaskBackend
 
-        backend: SharedCpuBackend = DaskBackend(self._cluster, workers=self._workers)
-        return backend
+        return DaskBackend(self._cluster, workers=self._workers)
 
     # ------------------------------------------------------------------ statistics
 

@@ -29,6 +29,7 @@ def run_triage(
     trace: str | None,
     workers: int | None,
     kb: str | None,
+    cluster: str | None = None,
     use_kb: bool,
     project: str,
     learn: tuple[str, str, str] | None,
@@ -65,6 +66,7 @@ def run_triage(
         deliver=deliver,
         timeline=trace,
         workers=workers,
+        cluster=cluster,
         progress=None if not quiet else False,
         journal=journal,
     )

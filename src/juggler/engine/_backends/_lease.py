@@ -29,9 +29,10 @@ class QueueBound:
     def full(self) -> bool:
         return self.queued >= self.limit
 
-    async def acquire(self, count: int, *, held: int) -> None:
-        """Wait until ``count`` more items fit (at once if the caller holds none)."""
-        while held > 0 and self.queued + count > self.limit:
+    async def acquire(self, count: int, holder: RunLease) -> None:
+        """Wait until ``count`` more items fit, or until ``holder`` has none queued (a run
+        with nothing queued always gets through: every run makes progress)."""
+        while holder.queued > 0 and self.queued + count > self.limit:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -63,6 +64,12 @@ class RunLease:
     def workers(self) -> int:
         return self.shared.workers
 
+    @property
+    def call_target_s(self) -> float | None:
+        """How long one hand-over should take, when the backend says (see ``_run``)."""
+        target: float | None = getattr(self.shared, "call_target_s", None)
+        return target
+
     async def start(self) -> None:
         """The shared workers are running already."""
 
@@ -75,7 +82,7 @@ class RunLease:
         timeout_s: float | None,
     ) -> list[Outcome]:
         count = len(items)
-        await self._bound.acquire(count, held=self.queued)
+        await self._bound.acquire(count, self)
         self.queued += count
         try:
             return await self.shared.run_many_for(

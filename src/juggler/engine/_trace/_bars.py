@@ -7,7 +7,7 @@ draw a bar.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Protocol, final
 
 import rich.progress
 from rich.text import Text
@@ -17,14 +17,22 @@ if TYPE_CHECKING:
 
     from rich.console import Console, RenderableType
 
-    from ._progress import Progress
+
+class _Counters(Protocol):
+    """What the bars read from a ``Progress`` (named here so this module need not import it:
+    ``_progress`` imports this one lazily, only when bars are shown)."""
+
+    _names: list[str]
+    _counts: list[int]
+    _totals: list[int | None]
+    _opened: float
 
 
 @final
 class Bars(rich.progress.Progress):
     """rich's progress display, fed from a ``Progress``'s counters at each refresh."""
 
-    def __init__(self, source: Progress, *, console: Console, refresh_per_second: float) -> None:
+    def __init__(self, source: _Counters, *, console: Console, refresh_per_second: float) -> None:
         # Set before rich's __init__ and add_task, which may already render.
         self._source = source
         self._ids: list[rich.progress.TaskID] = []
