@@ -11,7 +11,6 @@ import sys
 import click
 
 from . import JugglerError, __version__, check_trace_path
-from ._demo import run_demo
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -41,6 +40,8 @@ def demo(
     items: int, cpu_ms: int, io_ms: int, as_json: bool, trace: str | None, quiet: bool
 ) -> None:
     """Run an aio → cpu → io pipeline on generated items and print its report."""
+    from ._demo import run_demo
+
     if trace is not None:
         check_trace_path(trace)
     code = run_demo(

@@ -24,7 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
-from .deliver import DeliveryResult, deliver_memo
+from ._inline import place, runs_inline
 from .ingest import DEFAULT_LIMITS, FileSource, Limits, MemorySource, iter_sources, read_document
 from .kb import (
     Cause,
@@ -42,6 +42,8 @@ from .synth import Memo, adopt_summary, build_memo, synthesise
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    from .deliver import DeliveryResult
 
     from .ingest import Source
 
@@ -408,8 +410,9 @@ async def _triage(
     logs: Sequence[str | os.PathLike[str]], store: KnowledgeStore | None, options: _Options
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
+    inline = runs_inline([*logs, *options.baseline])  # small inputs: no worker pool
     known = (
-        await _read_baseline(options.baseline, options.limits, rejected, options.workers)
+        await _read_baseline(options.baseline, options.limits, rejected, options.workers, inline)
         if options.baseline
         else None
     )
@@ -419,10 +422,10 @@ async def _triage(
     synthesis = _Synthesis(options.config, baseline_used=known is not None)
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
-        juggler.cpu(scan_job, name="scan"),
+        place(scan_job, name="scan", inline=inline),
         juggler.reduce(_fold, initial={}, name="fold"),
         juggler.io(_split_folds, flat=True, name="split"),
-        juggler.cpu(merge_log, name="merge"),
+        place(merge_log, name="merge", inline=inline),
         juggler.reduce(assembly.add, initial={}, name="assemble"),
         juggler.aio(_document_of(assembly), name="document"),
         juggler.branches(
@@ -467,6 +470,8 @@ class _Delivery:
         self.timeline = timeline
 
     def deliver(self, outcome: tuple[dict[str, Any], Memo]) -> Any:
+        from .deliver import deliver_memo  # HTTP clients load only when delivering
+
         document, memo = outcome
         href = None
         if self.timeline is not None and self.timeline.endswith((".html", ".htm")):
@@ -490,6 +495,7 @@ async def _read_baseline(
     limits: Limits,
     rejected: list[dict[str, Any]],
     workers: int | None,
+    inline: bool = False,
 ) -> frozenset[str]:
     docs = []
     for source in iter_sources(paths, limits=limits):
@@ -500,7 +506,7 @@ async def _read_baseline(
             docs.append(_raw_lines(source))
         except InputError as err:
             rejected.append({"path": err.source, "role": "baseline", "reason": str(err)})
-    baseline = juggler.Pipeline(juggler.cpu(_keys_of, name="baseline"), workers=workers)
+    baseline = juggler.Pipeline(place(_keys_of, name="baseline", inline=inline), workers=workers)
     report = await baseline.run_async(docs)
     keys: set[str] = set()
     for part in report.results:
