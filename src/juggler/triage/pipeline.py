@@ -410,7 +410,8 @@ async def _triage(
     logs: Sequence[str | os.PathLike[str]], store: KnowledgeStore | None, options: _Options
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
-    inline = runs_inline([*logs, *options.baseline])  # small inputs: no worker pool
+    # Small inputs run without a worker pool, unless workers were asked for.
+    inline = options.workers is None and runs_inline([*logs, *options.baseline])
     known = (
         await _read_baseline(options.baseline, options.limits, rejected, options.workers, inline)
         if options.baseline

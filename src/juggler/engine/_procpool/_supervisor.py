@@ -49,6 +49,7 @@ from .._errors import (
     WorkerCrashed,
 )
 from .._placement._backend import Failed, Ok, Outcome, Raised
+from . import _cleanup
 from ._protocol import (
     DONE,
     OUT_OF_MEMORY,
@@ -194,6 +195,8 @@ class ProcessPool:
         self._seq = 0
         self._depth = _PREFETCH
         self._started = False
+        self._holds_helpers = False
+        self._last_holder = False
         self._closing = False
         self._closed = False
         self._broken: BaseException | None = None
@@ -247,6 +250,8 @@ class ProcessPool:
             raise PoolClosed("process pool was closed")
         self._loop = asyncio.get_running_loop()
         self._started = True
+        _cleanup.hold()
+        self._holds_helpers = True
         if self._ctx.get_start_method() == "forkserver":
             _preload_worker_in_forkserver(self._preload)
         self._alive_r, self._alive_w = os.pipe()
@@ -366,6 +371,11 @@ class ProcessPool:
             self._kill_everything()
             raise
         self._kill_everything()
+        if self._last_holder:
+            # The last pool to close stops the forkserver and tracker, so nothing of the run
+            # outlives it (RELIABILITY.md R17). Off the loop: it waits for them to exit.
+            self._last_holder = False
+            await asyncio.to_thread(_cleanup.stop_if_unheld)
 
     def statistics(self) -> PoolStatistics:
         """A frozen snapshot of the pool's state."""
@@ -1053,6 +1063,9 @@ class ProcessPool:
         self._alive_r = self._alive_w = -1
         self._closing = True
         self._closed = True
+        if self._holds_helpers:
+            self._holds_helpers = False
+            self._last_holder = _cleanup.let_go()
         self._notify()
 
 
