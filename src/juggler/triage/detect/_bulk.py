@@ -16,8 +16,12 @@ line it fires on contains.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .generic import GOOD_NEWS
@@ -69,7 +73,9 @@ def _expression(pattern: re.Pattern[str]) -> tuple[bytes, int] | None:
         return None
     flags = _flags(pattern)
     # Ending at the line's end, a match is reported once per line, not per end offset.
-    for expression in (f"(?:{text})[^\\n]*$".encode(), text.encode()):
+    # Hyperscan refuses an end anchor followed by more pattern: such a regex goes alone.
+    tried = [text.encode()] if "$" in text else [f"(?:{text})[^\\n]*$".encode(), text.encode()]
+    for expression in tried:
         if _compiles(expression, flags):
             return expression, flags
     return None
@@ -110,11 +116,51 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
 
 @lru_cache(maxsize=1)
 def _database(rules: tuple[Rule, ...]) -> Any:
+    """The compiled database, from the on-disk cache when this set of rules was seen before.
+
+    Compiling takes a second of CPU (each rule is tried alone to pick its best form), which
+    every worker process would pay; loading a cached one takes a millisecond.
+    """
     assert _hs is not None
+    cache = _cache_path(rules)
+    if cache is not None:
+        with contextlib.suppress(OSError, _hs.error, ValueError):
+            loaded = _hs.loadb(cache.read_bytes(), _hs.HS_MODE_BLOCK)
+            loaded.scratch = _hs.Scratch(loaded)  # a loaded database comes without one
+            return loaded
     exprs, ids, flags = _expressions(rules)
     db = _hs.Database()
     db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_bytes(_hs.dumpb(db))
+            os.replace(partial, cache)  # atomic: a concurrent reader sees all of it or none
     return db
+
+
+def _cache_path(rules: tuple[Rule, ...]) -> Path | None:
+    """Where the database of ``rules`` is kept: keyed by everything that shapes it."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(root):
+        return None
+    key = hashlib.sha256()
+    for part in (_hs_version(), repr(_GATES), _ODD.pattern, _READ_OTHERWISE.pattern):
+        key.update(part.encode())
+    for rule in rules:
+        key.update(repr((rule.pattern.pattern, rule.pattern.flags, rule.needles)).encode())
+    key.update(Path(__file__).read_bytes())  # this module decides how rules become patterns
+    return Path(root) / "juggler" / f"scan-{key.hexdigest()[:32]}.hsdb"
+
+
+def _hs_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("hyperscan")
+    except Exception:  # noqa: BLE001 - no metadata: key on the module alone
+        return "unknown"
 
 
 def prepare(rules: tuple[Rule, ...]) -> None:
@@ -138,6 +184,8 @@ def candidates(joined: str, rules: tuple[Rule, ...]) -> tuple[dict[int, set[int]
         data = joined.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: not UTF-8, so not Hyperscan's to read
         return None
+    if not data:
+        return {}, []  # Hyperscan refuses an empty buffer; it holds no candidate anyway
     reports: list[tuple[int, int]] = []
 
     def on_match(rid: int, _start: int, end: int, _flags: int, _context: object) -> None:

@@ -53,6 +53,8 @@ class _Lines:
 
 def bulk_chunk_events(raw: list[str], visible: list[str], offset: int) -> list[Event] | None:
     """The chunk's events, or ``None`` when its lines hold line breaks (use the plain loop)."""
+    if not raw:
+        return []
     shown = _Lines(visible)
     # Clean logs show what they wrote: one joined text serves both searches.
     written = shown if raw == visible else _Lines(raw)
