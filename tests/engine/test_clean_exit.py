@@ -118,7 +118,10 @@ def test_helpers_stay_while_another_pool_lives() -> None:
     async def scenario() -> None:
         async with ProcessPool(workers=1) as keeper:
             async with ProcessPool(workers=1) as passing:
-                assert await passing.run_many(_double, [1, 2], item_ids=["a", "b"], timeout_s=None) is not None
+                assert (
+                    await passing.run_many(_double, [1, 2], item_ids=["a", "b"], timeout_s=None)
+                    is not None
+                )
             server = _forkserver_pid()
             assert server is not None, "the keeper's forkserver was stopped under it"
             assert _cleanup._holders == 1

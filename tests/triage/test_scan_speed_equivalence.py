@@ -87,9 +87,7 @@ def test_repeated_lines_match_lines_seen_once(monkeypatch: pytest.MonkeyPatch) -
 
 # --- The compiled pass (Hyperscan) on big chunks: the same hits as the per-line scan. ---
 
-_NEEDLE_LIST = sorted(
-    {n for r in _scan.ALL_RULES for n in r.needles}, key=lambda n: (-len(n), n)
-)
+_NEEDLE_LIST = sorted({n for r in _scan.ALL_RULES for n in r.needles}, key=lambda n: (-len(n), n))
 _OVERLAPPING = re.compile("(?=(" + _scan._trie_regex(_NEEDLE_LIST) + "))")
 
 
@@ -160,11 +158,49 @@ def _per_line_reference(lines: list[str], offset: int) -> list[Hit]:
 # Printable ASCII words that rules and good news look for, plus odd characters (Unicode that
 # folds case, controls) that must send a line down the plain path.
 _WORDS = [
-    "error", "ERROR", "Error:", "failed", "FAILED", "0 errors", "errors: 0", "warning",
-    "warnings: 0", "fatal:", "exception", "Traceback", "make:", "***", "[ERROR]", "npm ERR!",
-    "exit code 1", "exited with code 2", "no such file", "cannot", "undefined", "K", "s",
-    "\u212a", "\u017f", "\u0130", "\x1c", "\t", "   ", "E  ", "e: ", ") ", ", ", "::", "! ",
-    "1)", "test_x", "at com.example.Main(Main.java:3)", "Caused by:", "$ ", "+ ", "●", "✗",
+    "error",
+    "ERROR",
+    "Error:",
+    "failed",
+    "FAILED",
+    "0 errors",
+    "errors: 0",
+    "warning",
+    "warnings: 0",
+    "fatal:",
+    "exception",
+    "Traceback",
+    "make:",
+    "***",
+    "[ERROR]",
+    "npm ERR!",
+    "exit code 1",
+    "exited with code 2",
+    "no such file",
+    "cannot",
+    "undefined",
+    "K",
+    "s",
+    "\u212a",
+    "\u017f",
+    "\u0130",
+    "\x1c",
+    "\t",
+    "   ",
+    "E  ",
+    "e: ",
+    ") ",
+    ", ",
+    "::",
+    "! ",
+    "1)",
+    "test_x",
+    "at com.example.Main(Main.java:3)",
+    "Caused by:",
+    "$ ",
+    "+ ",
+    "●",
+    "✗",
 ]
 _GENERATED = st.lists(st.sampled_from(_WORDS), max_size=8).map(" ".join)
 _LINES = st.lists(st.one_of(st.sampled_from(POOL), _GENERATED), max_size=60)
@@ -184,7 +220,8 @@ def test_compiled_pass_is_used_and_agrees_on_a_big_chunk() -> None:
     rng = random.Random(7)
     lines = [rng.choice([*POOL, *_WORDS, "plain output line 42"]) for _ in range(5000)]
     lines = [line for line in lines if "\n" not in line]
-    assert len(lines) >= _scan.BULK_MIN_LINES and _bulk.available()
+    assert len(lines) >= _scan.BULK_MIN_LINES
+    assert _bulk.available()
     assert detect_visible(lines) == _per_line_reference(lines, 0)
 
 

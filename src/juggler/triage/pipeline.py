@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from .deliver import DeliveryResult
-
     from .ingest import Source
 
 #: Findings kept in the document, across every input.

@@ -57,7 +57,7 @@ def _stop_helpers() -> None:
     server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", None) is not None:
         # Closing its "alive" pipe asks it to exit; _stop reaps it and removes its socket.
-        server._stop()
+        server._stop()  # type: ignore[attr-defined]
     tracker = resource_tracker._resource_tracker
     if getattr(tracker, "_pid", None) is not None:
-        tracker._stop()
+        tracker._stop()  # type: ignore[attr-defined]

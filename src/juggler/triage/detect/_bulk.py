@@ -29,8 +29,11 @@ from .generic import GOOD_NEWS
 if TYPE_CHECKING:
     from ._rules import Rule
 
+_hs: Any
 try:  # optional: without it the plain path scans every line
-    import hyperscan as _hs
+    import hyperscan
+
+    _hs = hyperscan
 except ImportError:  # pragma: no cover - the wheel is a declared dependency
     _hs = None
 
@@ -47,7 +50,7 @@ def available() -> bool:
 
 def _flags(pattern: re.Pattern[str]) -> int:
     assert _hs is not None
-    flags = _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_UTF8
+    flags: int = _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_UTF8
     flags |= _hs.HS_FLAG_PREFILTER
     if pattern.flags & re.IGNORECASE:
         flags |= _hs.HS_FLAG_CASELESS
@@ -159,7 +162,7 @@ def _hs_version() -> str:
         from importlib.metadata import version
 
         return version("hyperscan")
-    except Exception:  # noqa: BLE001 - no metadata: key on the module alone
+    except Exception:
         return "unknown"
 
 
@@ -169,7 +172,9 @@ def prepare(rules: tuple[Rule, ...]) -> None:
         _database(rules)
 
 
-def candidates(joined: str, rules: tuple[Rule, ...]) -> tuple[dict[int, set[int]], list[int]] | None:
+def candidates(
+    joined: str, rules: tuple[Rule, ...]
+) -> tuple[dict[int, set[int]], list[int]] | None:
     """Where each rule may fire in ``joined`` (lines joined with ``\\n``).
 
     Returns:

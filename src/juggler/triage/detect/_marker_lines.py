@@ -67,9 +67,8 @@ def bulk_chunk_events(raw: list[str], visible: list[str], offset: int) -> list[E
         written.with_phrase(phrase, tells)
     found: dict[int, list[Event]] = {}
     for i in tells:
-        events = line_events(raw[i], visible[i], offset + i + 1)
-        if events:
-            found[i] = events
+        if on_line := line_events(raw[i], visible[i], offset + i + 1):
+            found[i] = on_line
     clocks = written.starting(_STAMP_START)
     if "\t" in written.text:
         layouts = written.starting(_LAYOUT)

@@ -182,11 +182,8 @@ def _candidates(scanned: list[str]) -> list[_Candidate]:
         return [(i, tries, True) for i, line in enumerate(scanned) if (tries := plan.get(line))]
     reported, odd = found
     odd_lines = set(odd)
-    chosen: list[_Candidate] = []
     plain = _plan([scanned[i] for i in odd if scanned[i]])
-    for i in odd:
-        if tries := plain.get(scanned[i]):
-            chosen.append((i, tries, True))
+    chosen: list[_Candidate] = [(i, t, True) for i in odd if (t := plain.get(scanned[i]))]
     gate = len(ALL_RULES)
     known: dict[str, tuple[tuple[_Try, ...], bool]] = {}
     for i, rids in reported.items():
