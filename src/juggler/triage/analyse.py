@@ -15,6 +15,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .detect._bulk import lines_that_may_match
 from .detect._markers import Event, chunk_events
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ _SUMMARY = re.compile(
     r"^\s*\d+ (?:passing|failing)\b|^Tests: \d+, Assertions:|Failed:\s+\d+, Passed:|"
     r"^test result: |^Total tests: \d+|^(?:FAILED|OK) \((?:failures|errors)?"
 )
+#: Below this many lines the plain loop is as fast as the compiled pass.
+_BULK_MIN_LINES = 2000
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
 )
@@ -160,10 +163,13 @@ def analyse(raw: list[str], visible: list[str], hits: list[Hit]) -> Analysis:
 
 def summary_lines(visible: Iterable[str]) -> list[str]:
     """The test runners' summary lines among ``visible``, in order."""
+    lines = visible if isinstance(visible, list) else list(visible)
+    # A big chunk: only the lines a one-pass compiled search cannot rule out are read here.
+    maybe = lines_that_may_match(lines, _SUMMARY) if len(lines) >= _BULK_MIN_LINES else None
     # Every summary shape names tests, failures, passes, totals or examples.
     return [
         text
-        for text in visible
+        for text in (lines if maybe is None else [lines[i] for i in maybe])
         if ("est" in text or "ail" in text or "ass" in text or "xampl" in text)
         and _SUMMARY.search(text)
     ]

@@ -219,3 +219,57 @@ def candidates(
         if not odd or odd[-1] != line:
             odd.append(line)
     return found, odd
+
+
+@lru_cache(maxsize=8)
+def _single(pattern: re.Pattern[str]) -> Any:
+    assert _hs is not None
+    compiled = _expression(pattern)
+    if compiled is None:
+        return None
+    db = _hs.Database()
+    db.compile(expressions=[compiled[0]], ids=[0], elements=1, flags=[compiled[1]])
+    return db
+
+
+def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int] | None:
+    """Indexes, in order, of the lines on which ``pattern.search`` may match: a superset.
+
+    ``None`` when the compiled pass cannot answer (no Hyperscan, a regex it cannot read,
+    lines holding ``\\n``): then every line may match.
+    """
+    if _hs is None or not lines:
+        return None
+    joined = "\n".join(lines)
+    if joined.count("\n") != len(lines) - 1:
+        return None
+    db = _single(pattern)
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if db is None or not data:
+        return None
+    ends: list[int] = []
+
+    def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+        ends.append(end)
+
+    db.scan(data, match_event_handler=on_match)
+    ends.sort()
+    found: set[int] = set()
+    line, last = 0, 0
+    for end in ends:
+        at = end - 1 if end > 0 else 0
+        line += data.count(b"\n", last, at)
+        last = at
+        found.add(line)
+        if end > 0 and data[end - 1] == 10:  # a match ending on a break: the next line too
+            found.add(line + 1)
+    line, last = 0, 0
+    for match in _ODD.finditer(joined):  # not Hyperscan's to judge: always candidates
+        at = match.start()
+        line += joined.count("\n", last, at)
+        last = at
+        found.add(line)
+    return sorted(i for i in found if i < len(lines))
