@@ -7,7 +7,6 @@ no forkserver, no resource tracker), not even for a second.
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing.forkserver
 import os
 import subprocess
@@ -17,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from juggler.engine._procpool import _cleanup
-from juggler.engine._procpool._supervisor import ProcessPool
+import juggler
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Pipeline runs are cheap (one interpreter, one pool), so R17's full 20 run on every PR.
@@ -104,29 +102,49 @@ def test_triage_with_workers_leaves_no_process_of_its_group(tmp_path: Path) -> N
         assert left == [], f"run {run}: processes of the group still alive: {left}"
 
 
-def _forkserver_pid() -> int | None:
-    return multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+_KEEPER_SCRIPT = textwrap.dedent(
+    """
+    import asyncio
+    import multiprocessing.forkserver as fs
 
+    from juggler.engine._procpool._supervisor import ProcessPool
 
-def _double(x: int) -> int:
-    return 2 * x
+    def double(x: int) -> int:
+        return 2 * x
 
-
-def test_helpers_stay_while_another_pool_lives() -> None:
-    """A long-lived pool (a shared runtime's) keeps the forkserver through others' closes."""
-
-    async def scenario() -> None:
+    async def main() -> None:
         async with ProcessPool(workers=1) as keeper:
             async with ProcessPool(workers=1) as passing:
-                assert (
-                    await passing.run_many(_double, [1, 2], item_ids=["a", "b"], timeout_s=None)
-                    is not None
-                )
-            server = _forkserver_pid()
-            assert server is not None, "the keeper's forkserver was stopped under it"
-            assert _cleanup._holders == 1
-            assert await keeper.run_many(_double, [3], item_ids=["c"], timeout_s=None) is not None
-        assert _forkserver_pid() is None
-        assert _cleanup._holders == 0
+                await passing.run_many(double, [1], item_ids=["a"], timeout_s=None)
+            print("after-passing", fs._forkserver._forkserver_pid is not None)
+            await keeper.run_many(double, [3], item_ids=["c"], timeout_s=None)
+        print("after-keeper", fs._forkserver._forkserver_pid is not None)
 
-    asyncio.run(scenario())
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def test_helpers_stay_while_another_pool_lives(tmp_path: Path) -> None:
+    """A long-lived pool (a shared runtime's) keeps the forkserver through others' closes."""
+    script = tmp_path / "keeper.py"
+    script.write_text(_KEEPER_SCRIPT)
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["after-passing", "True", "after-keeper", "False"]
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_helpers_started_by_someone_else_are_left_running() -> None:
+    """The test session started the forkserver and tracker before any pool: they stay."""
+    server = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    assert server is not None  # tests/conftest.py starts them for the session
+    report = juggler.Pipeline(juggler.cpu(_square), workers=1).run(range(5))
+    assert sorted(report.results) == [0, 1, 4, 9, 16]
+    assert multiprocessing.forkserver._forkserver._forkserver_pid == server  # type: ignore[attr-defined]

@@ -8,7 +8,8 @@ when the last holder lets go, and this process has no other live ``multiprocessi
 that could need them, both are stopped and reaped here. The next pool starts them afresh.
 
 A long-lived runtime keeps its pool, and so its forkserver, alive for its whole life: the
-helpers stop only when no pool is left.
+helpers stop only when no pool is left. Helpers that were already running when the first
+pool started belong to someone else (an application, a test session) and are left alone.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ import threading
 
 _lock = threading.Lock()
 _holders = 0
+#: Which helpers the pools started (not running when the first pool started), so stop.
+_owned = {"forkserver": False, "tracker": False}
 
 
 def hold() -> None:
     """A pool starts: the helpers must stay until it has closed."""
     global _holders
     with _lock:
+        if _holders == 0:
+            server, tracker = _pids()
+            _owned["forkserver"] = server is None
+            _owned["tracker"] = tracker is None
         _holders += 1
 
 
@@ -51,13 +58,19 @@ def stop_if_unheld() -> None:
         _stop_helpers()
 
 
+def _pids() -> tuple[int | None, int | None]:
+    from multiprocessing import forkserver, resource_tracker
+
+    server = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return server, getattr(resource_tracker._resource_tracker, "_pid", None)
+
+
 def _stop_helpers() -> None:
     from multiprocessing import forkserver, resource_tracker
 
-    server = forkserver._forkserver
-    if getattr(server, "_forkserver_pid", None) is not None:
+    server, tracker = _pids()
+    if server is not None and _owned["forkserver"]:
         # Closing its "alive" pipe asks it to exit; _stop reaps it and removes its socket.
-        server._stop()  # type: ignore[attr-defined]
-    tracker = resource_tracker._resource_tracker
-    if getattr(tracker, "_pid", None) is not None:
-        tracker._stop()  # type: ignore[attr-defined]
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    if tracker is not None and _owned["tracker"]:
+        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
