@@ -72,19 +72,24 @@ def run_cli(src: Path, *args: str, watch: bool = False) -> dict[str, Any]:
     """One triage in a subprocess: wall, CPU of the tree (reaped children), peak tree RSS."""
     cmd, env = _cmd(src, *args)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0
-    if watch:
-        watched = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                peak = max(peak, _tree_rss(watched))
-            except psutil.NoSuchProcess:
-                break
-            time.sleep(0.05)
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
+    # Files, not pipes: while we poll memory nobody reads, and a full pipe would stall it.
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out_file, stderr=err_file)
+        peak = 0
+        if watch:
+            watched = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                try:
+                    peak = max(peak, _tree_rss(watched))
+                except psutil.NoSuchProcess:
+                    break
+                time.sleep(0.05)
+        proc.wait()
+        wall = time.perf_counter() - started
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
