@@ -13,7 +13,6 @@ import click
 
 from . import JugglerError, __version__
 from ._clihelp import ROOT_EPILOG, triage_epilog
-from ._demo import run_demo
 from .triage._config import ENV_VARIABLES
 
 EXIT_OK = 0
@@ -46,6 +45,8 @@ def demo(
     items: int, cpu_ms: int, io_ms: int, as_json: bool, trace: str | None, quiet: bool
 ) -> None:
     """Run an aio → cpu → io pipeline on generated items and print its report."""
+    from ._demo import run_demo
+
     if trace is not None:
         _check_trace(trace)
     code = run_demo(

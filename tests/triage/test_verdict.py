@@ -149,3 +149,11 @@ def test_every_status_line_is_read_and_has_a_tell_for_bulk_search() -> None:
     for line in STATUS_LINES:
         assert status_of(line) is not None, line
         assert line[0] in TELL_FIRST_CHARS or any(p in line for p in TELL_PHRASES), line
+
+
+@pytest.mark.parametrize("closing", ["Job succeeded", "** BUILD SUCCEEDED **", "Finished: SUCCESS"])
+def test_a_big_passing_log_reads_passed(closing: str) -> None:
+    """Chunks of thousands of lines find markers in bulk; status lines must get through too."""
+    body = [f"compiling module_{i}.c" for i in range(3000)]
+    doc = _triage([*body, closing])
+    assert doc["analysis"]["verdict"] == "passed", closing

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._verdict import Verdict, decide
+from .detect._bulk import lines_that_may_match
 from .detect._markers import Event, chunk_events
 from .detect._status import LISTING_END, STATUS_KINDS
 
@@ -37,6 +38,8 @@ _COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
 _TEST_FILE = re.compile(
     r"[/\\]|\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|scala|cs|php|rs|swift|exs?|dart)(?::\d+)?$"
 )
+#: Below this many lines the plain loop is as fast as the compiled pass.
+_BULK_MIN_LINES = 2000
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
 )
@@ -174,10 +177,13 @@ def analyse(raw: list[str], visible: list[str], hits: list[Hit]) -> Analysis:
 
 def summary_lines(visible: Iterable[str]) -> list[str]:
     """The test runners' summary lines among ``visible``, in order."""
+    lines = visible if isinstance(visible, list) else list(visible)
+    # A big chunk: only the lines a one-pass compiled search cannot rule out are read here.
+    maybe = lines_that_may_match(lines, _SUMMARY) if len(lines) >= _BULK_MIN_LINES else None
     # Every summary shape names tests, failures, passes, totals or examples.
     return [
         text
-        for text in visible
+        for text in (lines if maybe is None else [lines[i] for i in maybe])
         if ("est" in text or "ail" in text or "ass" in text or "xampl" in text)
         and _SUMMARY.search(text)
     ]

@@ -24,6 +24,7 @@ import juggler
 from ._config import TriageConfig
 from ._errors import InputError
 from ._findings import ChunkScan, ScanFold, baseline_keys, merge_scans, scan_chunk
+from ._inline import place, runs_inline
 from ._journal import JournalFold, RunJournal
 from ._novelty import mark_novelty
 from ._secrets import redact_matches, redact_scan
@@ -55,6 +56,7 @@ from .synth import Memo, adopt_summary, build_memo, synthesise
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from .deliver import DeliveryResult
     from .ingest import Source
 
 #: Findings kept in the document, across every input.
@@ -468,9 +470,21 @@ async def _triage(
     logs: Sequence[str | os.PathLike[str]], store: KnowledgeStore | None, options: _Options
 ) -> TriageResult:
     rejected: list[dict[str, Any]] = []
+    # Small inputs run without a worker pool, unless workers or a shared runtime were given
+    # (a runtime has its workers started already, and keeps CPU work off its loop's process).
+    inline = (
+        options.workers is None
+        and options.runtime is None
+        and runs_inline([*logs, *options.baseline])
+    )
     known = (
         await _read_baseline(
-            options.baseline, options.limits, rejected, options.workers, options.runtime
+            options.baseline,
+            options.limits,
+            rejected,
+            options.workers,
+            options.runtime,
+            inline,
         )
         if options.baseline
         else None
@@ -485,10 +499,10 @@ async def _triage(
     synthesis = _Synthesis(options.config, baseline_used=known is not None)
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
-        juggler.cpu(scan_job, name="scan"),
+        place(scan_job, name="scan", inline=inline),
         juggler.reduce(journaled.fold if journaled else _fold, initial={}, name="fold"),
         juggler.io(journaled.split if journaled else _split_folds, flat=True, name="split"),
-        juggler.cpu(merge_log, name="merge"),
+        place(merge_log, name="merge", inline=inline),
         juggler.reduce(assembly.add, initial={}, name="assemble"),
         juggler.aio(_document_of(assembly), name="document"),
         juggler.branches(
@@ -539,6 +553,7 @@ class _Delivery:
         self.timeline = timeline
 
     def deliver(self, outcome: tuple[dict[str, Any], Memo]) -> Any:
+
         document, memo = outcome
         href = None
         if self.timeline is not None and self.timeline.endswith((".html", ".htm")):
@@ -563,6 +578,7 @@ async def _read_baseline(
     rejected: list[dict[str, Any]],
     workers: int | None,
     runtime: juggler.Runtime | None = None,
+    inline: bool = False,
 ) -> frozenset[str]:
     docs = []
     for source in iter_sources(paths, limits=limits):
@@ -573,7 +589,7 @@ async def _read_baseline(
             docs.append(_raw_lines(source))
         except InputError as err:
             rejected.append({"path": err.source, "role": "baseline", "reason": str(err)})
-    baseline = juggler.Pipeline(juggler.cpu(_keys_of, name="baseline"), workers=workers)
+    baseline = juggler.Pipeline(place(_keys_of, name="baseline", inline=inline), workers=workers)
     report = await baseline.run_async(docs, runtime=runtime)
     keys: set[str] = set()
     for part in report.results:

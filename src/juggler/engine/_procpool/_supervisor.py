@@ -50,6 +50,7 @@ from .._errors import (
     WorkerCrashed,
 )
 from .._placement._backend import Failed, Ok, Outcome, Raised
+from . import _cleanup
 from ._mainguard import check_main_reimportable
 from ._protocol import (
     DONE,
@@ -196,6 +197,8 @@ class ProcessPool:
         self._seq = 0
         self._depth = _PREFETCH
         self._started = False
+        self._holds_helpers = False
+        self._last_holder = False
         self._closing = False
         self._closed = False
         self._broken: BaseException | None = None
@@ -256,6 +259,8 @@ class ProcessPool:
         except BaseException:
             self._started = False
             raise
+        _cleanup.hold()
+        self._holds_helpers = True
         if self._ctx.get_start_method() == "forkserver":
             _preload_worker_in_forkserver(self._preload)
         self._alive_r, self._alive_w = os.pipe()
@@ -381,6 +386,11 @@ class ProcessPool:
             self._kill_everything()
             raise
         self._kill_everything()
+        if self._last_holder:
+            # The last pool to close stops the forkserver and tracker, so nothing of the run
+            # outlives it (RELIABILITY.md R17). Off the loop: it waits for them to exit.
+            self._last_holder = False
+            await asyncio.to_thread(_cleanup.stop_if_unheld)
 
     def forget_owner(self, owner: str) -> None:
         """Run ``owner`` of a shared pool has ended: drop its fair-share state."""
@@ -1084,6 +1094,9 @@ class ProcessPool:
         self._alive_r = self._alive_w = -1
         self._closing = True
         self._closed = True
+        if self._holds_helpers:
+            self._holds_helpers = False
+            self._last_holder = _cleanup.let_go()
         self._notify()
 
 

@@ -146,7 +146,45 @@ def chunk_events(raw: list[str], visible: list[str], offset: int = 0) -> list[Ev
     the clock of the line before the next step: so the chunk keeps the readings of every
     marker line, of the line before it, and of its own last stamped line (the line before
     the next chunk's first marker).
+
+    A big chunk is searched in bulk for the few lines that can hold a marker or a clock
+    (:mod:`._marker_lines`); only those are read line by line, with the same code.
     """
+    if len(raw) >= _BULK_MIN_LINES:
+        from ._marker_lines import bulk_chunk_events
+
+        found = bulk_chunk_events(raw, visible, offset)
+        if found is not None:
+            return found
+    return plain_chunk_events(raw, visible, offset)
+
+
+#: Below this many lines the line-by-line loop is as fast as the bulk search.
+_BULK_MIN_LINES = 2000
+
+
+def stamp_of(line: str, n: int) -> Event | None:
+    """The clock reading of a raw line (ISO prefix, else a job/step layout), if any."""
+    stamp = timestamp_prefix(line) if line[:1].isdigit() or line[:1] == "[" else None
+    if stamp is None and "\t" in line:
+        layout = _JOB_STEP.match(line)
+        if layout:
+            stamp = layout.group(2)
+    reading = iso_seconds(stamp) if stamp else None
+    return Event(n, "stamp", value=reading) if reading is not None else None
+
+
+def layout_of(line: str) -> str | None:
+    """The step a job/step layout line names, unless an ISO prefix stamps it first."""
+    stamped = line[:1].isdigit() or line[:1] == "["
+    if (stamped and timestamp_prefix(line) is not None) or "\t" not in line:
+        return None
+    layout = _JOB_STEP.match(line)
+    return layout.group(1) if layout else None
+
+
+def plain_chunk_events(raw: list[str], visible: list[str], offset: int = 0) -> list[Event]:
+    """:func:`chunk_events`, line by line."""
     events: list[Event] = []
     last_stamp: Event | None = None
     previous: Event | None = None

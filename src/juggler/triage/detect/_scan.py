@@ -1,7 +1,8 @@
 """Run every detector family over a log in one pass.
 
 The families' needles are merged into one alternation so each line is lowercased and searched
-once; only the rules whose needles occurred are tried with their own regex. The first rule
+once; only the rules whose needles occurred are tried with their own regex, and a line that
+repeats in a chunk is tried once for all its copies. The first rule
 (in family order, specific before generic) that matches a line wins it. A block found by a
 family suppresses further heads of the same family inside it (a Java stack's ``at`` lines are
 not new hits) and suppresses the generic fallback, but other families still fire, so a
@@ -11,9 +12,13 @@ compiler error inside a Maven ``[ERROR]`` run is found by both.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from . import ci, generic, js, jvm, native, other, python, system
+from . import _bulk, ci, generic, js, jvm, native, other, python, system
 from ._model import Hit
 from ._normalise import visible_lines
 
@@ -60,22 +65,146 @@ def _trie_regex(words: list[str]) -> str:
 
 def _build_index(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     needles = sorted({n for r in rules for n in r.needles}, key=lambda n: (-len(n), n))
+    if any(_SEP in n for n in needles):
+        raise ValueError("a needle may not contain the line separator")
     # A longer needle found at a position hides shorter ones that start there, so each needle
     # also stands for every needle it contains.
     by_needle: dict[str, list[int]] = {}
     for found in needles:
         ids = [i for i, r in enumerate(rules) if any(n in found for n in r.needles)]
         by_needle[found] = ids
-    # Zero-width lookahead so matches may overlap (" failed" must not hide "failed with"),
-    # over a trie so each position costs one character test, not one per needle.
-    pattern = re.compile("(?=(" + _trie_regex(needles) + "))")
+    # A trie, so each position costs one character test, not one per needle. Matches must
+    # overlap (" failed" must not hide "failed with"): _found_needles searches again one
+    # character after each match, which unlike a zero-width lookahead lets the engine skip
+    # characters that start no needle.
+    pattern = re.compile(_trie_regex(needles))
     return pattern, {k: tuple(v) for k, v in by_needle.items()}
 
 
+#: Joins a chunk's lines into one text for the needle search; no needle contains it, so no
+#: match spans two lines.
+_SEP = "\n"
 _NEEDLES, _RULES_BY_NEEDLE = _build_index(ALL_RULES)
 _GENERIC_FAMILIES = frozenset({"generic"})
 #: Characters of a line the detectors look at.
 MAX_SCAN_CHARS = 2000
+
+
+def _found_needles(texts: list[str]) -> dict[int, set[str]]:
+    """Index of each of ``texts`` that holds a needle: the longest needle at each position.
+
+    The texts are lowercased and searched as one text, which saves a findall per line.
+    """
+    lows = [text.lower() for text in texts]
+    starts = list(accumulate((len(low) + len(_SEP) for low in lows), initial=0))
+    joined = _SEP.join(lows)
+    found: defaultdict[int, set[str]] = defaultdict(set)
+    search = _NEEDLES.search
+    match = search(joined)
+    while match is not None:
+        at = match.start()
+        found[bisect_right(starts, at) - 1].add(match.group())
+        match = search(joined, at + 1)
+    return found
+
+
+#: A rule to try on a line, with its head match if the line was searched ahead, else ``None``.
+_Try = tuple[int, re.Match[str] | None]
+
+
+@lru_cache(maxsize=4096)
+def _rules_for(needles: frozenset[str]) -> tuple[_Try, ...]:
+    """The rules to try on a line holding ``needles``, in rule order, not yet searched.
+
+    Lines of a log hold few distinct needle sets, so this is worth remembering.
+    """
+    return tuple((rid, None) for rid in sorted({r for n in needles for r in _RULES_BY_NEEDLE[n]}))
+
+
+def _search_ahead(text: str, tries: tuple[_Try, ...]) -> tuple[_Try, ...]:
+    """The tries whose rule matches ``text``, with their matches.
+
+    Generic rules drop out when the line is good news, as the scan would skip them.
+    """
+    matched: list[_Try] = []
+    good_news: bool | None = None
+    for rid, _ in tries:
+        spec = ALL_RULES[rid]
+        match = spec.pattern.search(text)
+        if match is None:
+            continue
+        if spec.family in _GENERIC_FAMILIES:
+            if good_news is None:
+                good_news = generic.is_good_news(text)
+            if good_news:
+                continue
+        matched.append((rid, match))
+    return tuple(matched)
+
+
+def _plan(texts: list[str]) -> dict[str, tuple[_Try, ...]]:
+    """What to try on each distinct text of ``texts`` that holds a needle.
+
+    Logs repeat lines, and a rule's regex gives the same answer on the same text: a text that
+    occurs more than once is searched by all its rules here, once. A text that occurs once is
+    left to the scan, which stops searching when a rule wins.
+    """
+    counts = Counter(texts)
+    distinct = list(counts)
+    plan: dict[str, tuple[_Try, ...]] = {}
+    for i, needles in _found_needles(distinct).items():
+        text = distinct[i]
+        tries = _rules_for(frozenset(needles))
+        plan[text] = _search_ahead(text, tries) if counts[text] > 1 else tries
+    return plan
+
+
+#: Lines below which the plain path beats the compiled pass (measured by
+#: bench/triage_speed.py's small cases: the pass costs a join, an encode and a scan call).
+BULK_MIN_LINES = 2000
+
+
+#: A line to scan: its index, the rules to try on it in order, and whether it may be good
+#: news (when false, the good-news regex need not run).
+_Candidate = tuple[int, tuple[_Try, ...], bool]
+
+
+def _candidates(scanned: list[str]) -> list[_Candidate]:
+    """Each line some rule may win, with the rules to try on it, in line order."""
+    found = None
+    if len(scanned) >= BULK_MIN_LINES and _bulk.available():
+        joined = _SEP.join(scanned)
+        # A line holding the separator would shift the numbering: such input goes plain.
+        if joined.count(_SEP) == len(scanned) - 1:
+            found = _bulk.candidates(joined, ALL_RULES)
+    if found is None:
+        plan = _plan([line for line in scanned if line])
+        return [(i, tries, True) for i, line in enumerate(scanned) if (tries := plan.get(line))]
+    reported, odd = found
+    odd_lines = set(odd)
+    plain = _plan([scanned[i] for i in odd if scanned[i]])
+    chosen: list[_Candidate] = [(i, t, True) for i in odd if (t := plain.get(scanned[i]))]
+    gate = len(ALL_RULES)
+    known: dict[str, tuple[tuple[_Try, ...], bool]] = {}
+    for i, rids in reported.items():
+        if i >= len(scanned):
+            continue
+        text = scanned[i]
+        if not text or i in odd_lines:
+            continue
+        entry = known.get(text)
+        if entry is None:
+            low = text.lower()
+            tries = tuple(
+                (rid, None)
+                for rid in sorted(rids)
+                if rid < gate and any(needle in low for needle in ALL_RULES[rid].needles)
+            )
+            entry = known[text] = (tries, gate in rids)
+        if entry[0]:
+            chosen.append((i, *entry))
+    chosen.sort()
+    return chosen
 
 
 def _title(line: str) -> str:
@@ -97,29 +226,27 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
     hits: list[Hit] = []
     family_until: dict[str, int] = {}
     specific_until = -1
-    for i, line in enumerate(lines):
-        if not line:
-            continue
-        if len(line) > MAX_SCAN_CHARS:
-            # Minified code and base64 blobs: the head says enough, and it bounds regex time.
-            line = line[:MAX_SCAN_CHARS]
-        low = line.lower()
-        found = _NEEDLES.findall(low)
-        if not found:
-            continue
-        candidates = sorted({rid for n in found for rid in _RULES_BY_NEEDLE[n]})
-        for rid in candidates:
+    # Minified code and base64 blobs: the head says enough, and it bounds regex time.
+    if max(map(len, lines), default=0) > MAX_SCAN_CHARS:
+        scanned = [line[:MAX_SCAN_CHARS] for line in lines]
+    else:
+        scanned = lines
+    for i, tries, maybe_good in _candidates(scanned):
+        line = scanned[i]
+        for rid, ahead in tries:
             spec = ALL_RULES[rid]
             generic_rule = spec.family in _GENERIC_FAMILIES
             # A shell's echo of the command it runs ("$ make", "+ make") is not output.
-            if generic_rule and (
-                i <= specific_until or line.startswith(("$ ", "+ ")) or generic.is_good_news(line)
-            ):
+            if generic_rule and (i <= specific_until or line.startswith(("$ ", "+ "))):
                 continue
             if family_until.get(spec.family, -1) >= i:
                 continue
-            match = spec.pattern.search(line)
-            if match is None:
+            match = ahead if ahead is not None else spec.pattern.search(line)
+            # Good news last: its regex is the slowest and matters only on a match. Tries
+            # searched ahead have been checked for it already.
+            if match is None or (
+                ahead is None and generic_rule and maybe_good and generic.is_good_news(line)
+            ):
                 continue
             end = max(i, spec.extend(lines, i))
             while end > i and not lines[end].strip():

@@ -76,6 +76,10 @@ RULES = (
 )
 
 
+#: What :func:`is_good_news` searches for (the scan's compiled pass prefilters on it).
+GOOD_NEWS = _ZERO
+
+
 def is_good_news(line: str) -> bool:
     """True when a line's error words only report that nothing failed."""
     return bool(_ZERO.search(line))

@@ -17,13 +17,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, final
 
-import httpx
-
 from .._redact import NO_SECRETS, Redactor
 from .extractive import build_memo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import httpx
 
     from ._model import Memo
 
@@ -212,6 +212,8 @@ async def summarise(
     Returns:
         ``memo`` with ``summary`` set and ``source="llm"``, or ``memo`` with a fallback note.
     """
+    import httpx  # only a run with an LLM pays for importing the HTTP client
+
     extract = compact_extract(memo, max_chars=settings.max_input_chars, redactor=redactor)
     started = time.monotonic()
     try:

@@ -1,0 +1,275 @@
+"""The lines of a whole chunk on which a rule may fire, found in one compiled pass.
+
+Python's ``re`` searches a multi-needle alternation at a few MB/s, far from the disk's speed.
+Hyperscan scans every rule's head pattern at once, in C, over the chunk's text joined with
+``\\n``: its *prefilter* mode answers a superset of each pattern's matches, so a line it does
+not report cannot be won by that rule, and the scan only tries the reported (line, rule)
+pairs. That makes it an exact shortcut, provided Hyperscan and ``re`` agree on what a line
+can match; they do on printable ASCII (tab included), where ``\\s``, ``\\w``, ``\\d`` and
+case folding mean the same to both. A line holding anything else (Unicode, control
+characters) is *odd*: it is left to the plain per-line path. The scan still checks each
+rule's needles and regex on every candidate, so the hits stay exactly the plain path's.
+
+A rule Hyperscan cannot compile stands in by its needles (caseless literals), which every
+line it fires on contains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .generic import GOOD_NEWS
+
+if TYPE_CHECKING:
+    from ._rules import Rule
+
+_hs: Any
+try:  # optional: without it the plain path scans every line
+    import hyperscan
+
+    _hs = hyperscan
+except ImportError:  # pragma: no cover - the wheel is a declared dependency
+    _hs = None
+
+#: Anything but printable ASCII and tab (``\\n`` joins the lines, so it is not searched).
+_ODD = re.compile(r"[^\t\x20-\x7e\n]")
+#: Syntax Python reads one way and Hyperscan (PCRE) another: such a rule uses its needles.
+_READ_OTHERWISE = re.compile(r"\{,|\\[uUNx0-9AZ]|\[\[:")
+
+
+def available() -> bool:
+    """True when the compiled pass can run here."""
+    return _hs is not None
+
+
+def _flags(pattern: re.Pattern[str]) -> int:
+    assert _hs is not None
+    flags: int = _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_UTF8
+    flags |= _hs.HS_FLAG_PREFILTER
+    if pattern.flags & re.IGNORECASE:
+        flags |= _hs.HS_FLAG_CASELESS
+    if pattern.flags & re.DOTALL:
+        flags |= _hs.HS_FLAG_DOTALL
+    return flags
+
+
+def _compiles(expression: bytes, flags: int) -> bool:
+    assert _hs is not None
+    try:
+        _hs.Database().compile(expressions=[expression], ids=[0], elements=1, flags=[flags])
+    except _hs.error:
+        return False
+    return True
+
+
+def _expression(pattern: re.Pattern[str]) -> tuple[bytes, int] | None:
+    """The pattern for Hyperscan, made to report once per line where it can, or ``None``."""
+    readable = re.IGNORECASE | re.DOTALL | re.UNICODE | re.MULTILINE
+    text = pattern.pattern
+    if pattern.flags & ~readable or _READ_OTHERWISE.search(text):
+        return None
+    flags = _flags(pattern)
+    # Ending at the line's end, a match is reported once per line, not per end offset.
+    # Hyperscan refuses an end anchor followed by more pattern: such a regex goes alone.
+    tried = [text.encode()] if "$" in text else [f"(?:{text})[^\\n]*$".encode(), text.encode()]
+    for expression in tried:
+        if _compiles(expression, flags):
+            return expression, flags
+    return None
+
+
+#: Scanned with every chunk's rules: whether a line may be good news (generic.py).
+_GATES = (GOOD_NEWS,)
+
+
+def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[int]]:
+    """One expression per rule (or its needles, when Hyperscan cannot read its regex), then
+    one per gate, numbered after the rules."""
+    assert _hs is not None
+    exprs: list[bytes] = []
+    ids: list[int] = []
+    flags: list[int] = []
+    for rid, rule in enumerate(rules):
+        compiled = _expression(rule.pattern)
+        if compiled is not None:
+            exprs.append(compiled[0])
+            ids.append(rid)
+            flags.append(compiled[1])
+            continue
+        # Every line the rule fires on holds one of its needles (caseless on ASCII lines).
+        for needle in rule.needles:
+            exprs.append(re.escape(needle).encode())
+            ids.append(rid)
+            flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_CASELESS)
+    for gid, gate in enumerate(_GATES, len(rules)):
+        compiled = _expression(gate)
+        # A gate Hyperscan cannot read matches every line: the scan then always checks.
+        expression, gate_flags = compiled or (b"^", _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY)
+        exprs.append(expression)
+        ids.append(gid)
+        flags.append(gate_flags)
+    return exprs, ids, flags
+
+
+@lru_cache(maxsize=1)
+def _database(rules: tuple[Rule, ...]) -> Any:
+    """The compiled database, from the on-disk cache when this set of rules was seen before.
+
+    Compiling takes a second of CPU (each rule is tried alone to pick its best form), which
+    every worker process would pay; loading a cached one takes a millisecond.
+    """
+    assert _hs is not None
+    cache = _cache_path(rules)
+    if cache is not None:
+        with contextlib.suppress(OSError, _hs.error, ValueError):
+            loaded = _hs.loadb(cache.read_bytes(), _hs.HS_MODE_BLOCK)
+            loaded.scratch = _hs.Scratch(loaded)  # a loaded database comes without one
+            return loaded
+    exprs, ids, flags = _expressions(rules)
+    db = _hs.Database()
+    db.compile(expressions=exprs, ids=ids, elements=len(exprs), flags=flags)
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_bytes(_hs.dumpb(db))
+            os.replace(partial, cache)  # atomic: a concurrent reader sees all of it or none
+    return db
+
+
+def _cache_path(rules: tuple[Rule, ...]) -> Path | None:
+    """Where the database of ``rules`` is kept: keyed by everything that shapes it."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(root):
+        return None
+    key = hashlib.sha256()
+    for part in (_hs_version(), repr(_GATES), _ODD.pattern, _READ_OTHERWISE.pattern):
+        key.update(part.encode())
+    for rule in rules:
+        key.update(repr((rule.pattern.pattern, rule.pattern.flags, rule.needles)).encode())
+    key.update(Path(__file__).read_bytes())  # this module decides how rules become patterns
+    return Path(root) / "juggler" / f"scan-{key.hexdigest()[:32]}.hsdb"
+
+
+def _hs_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("hyperscan")
+    except Exception:
+        return "unknown"
+
+
+def prepare(rules: tuple[Rule, ...]) -> None:
+    """Compile the database now (it takes a moment), e.g. before forking workers."""
+    if _hs is not None:
+        _database(rules)
+
+
+def candidates(
+    joined: str, rules: tuple[Rule, ...]
+) -> tuple[dict[int, set[int]], list[int]] | None:
+    """Where each rule may fire in ``joined`` (lines joined with ``\\n``).
+
+    Returns:
+        For each line index, the rules that may fire on it (printable-ASCII lines only;
+        ``len(rules)`` stands for "may be good news"), and
+        the indexes of the odd lines, which the caller must scan the plain way; or ``None``
+        when the text cannot be scanned this way (then scan it all the plain way).
+    """
+    if _hs is None:
+        return None
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: not UTF-8, so not Hyperscan's to read
+        return None
+    if not data:
+        return {}, []  # Hyperscan refuses an empty buffer; it holds no candidate anyway
+    reports: list[tuple[int, int]] = []
+
+    def on_match(rid: int, _start: int, end: int, _flags: int, _context: object) -> None:
+        reports.append((end, rid))
+
+    _database(rules).scan(data, match_event_handler=on_match)
+    reports.sort()
+    found: dict[int, set[int]] = {}
+    count = data.count
+    line, last = 0, 0
+    newline = 10
+    for end, rid in reports:
+        at = end - 1 if end > 0 else 0
+        line += count(b"\n", last, at)
+        last = at
+        found.setdefault(line, set()).add(rid)
+        if end > 0 and data[end - 1] == newline:
+            # A match that ends on a line break may belong to the line after it as well.
+            found.setdefault(line + 1, set()).add(rid)
+    odd: list[int] = []
+    line, last = 0, 0
+    for match in _ODD.finditer(joined):
+        at = match.start()
+        line += joined.count("\n", last, at)
+        last = at
+        if not odd or odd[-1] != line:
+            odd.append(line)
+    return found, odd
+
+
+@lru_cache(maxsize=8)
+def _single(pattern: re.Pattern[str]) -> Any:
+    assert _hs is not None
+    compiled = _expression(pattern)
+    if compiled is None:
+        return None
+    db = _hs.Database()
+    db.compile(expressions=[compiled[0]], ids=[0], elements=1, flags=[compiled[1]])
+    return db
+
+
+def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int] | None:
+    """Indexes, in order, of the lines on which ``pattern.search`` may match: a superset.
+
+    ``None`` when the compiled pass cannot answer (no Hyperscan, a regex it cannot read,
+    lines holding ``\\n``): then every line may match.
+    """
+    if _hs is None or not lines:
+        return None
+    joined = "\n".join(lines)
+    if joined.count("\n") != len(lines) - 1:
+        return None
+    db = _single(pattern)
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if db is None or not data:
+        return None
+    ends: list[int] = []
+
+    def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+        ends.append(end)
+
+    db.scan(data, match_event_handler=on_match)
+    ends.sort()
+    found: set[int] = set()
+    line, last = 0, 0
+    for end in ends:
+        at = end - 1 if end > 0 else 0
+        line += data.count(b"\n", last, at)
+        last = at
+        found.add(line)
+        if end > 0 and data[end - 1] == 10:  # a match ending on a break: the next line too
+            found.add(line + 1)
+    line, last = 0, 0
+    for match in _ODD.finditer(joined):  # not Hyperscan's to judge: always candidates
+        at = match.start()
+        line += joined.count("\n", last, at)
+        last = at
+        found.add(line)
+    return sorted(i for i in found if i < len(lines))

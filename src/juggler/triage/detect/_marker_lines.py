@@ -1,0 +1,101 @@
+"""The marker and clock lines of a big chunk, found in bulk: :func:`._markers.chunk_events`.
+
+Almost no line of a log is a CI marker, so reading every line in Python to find the few
+that are costs more than the markers are worth. Every marker has a tell a C-speed search
+finds: its first character (``$``, ``#``, ``[``, ``T``, ``B``, ``E``, ``F``), or a phrase
+(``exited with``, ``exit code``, ``***``, ``travis_``, ``section_``); a clock reading starts
+with a digit or ``[``, or is a tab-separated job/step layout. Only the lines with a tell are
+read, by the same per-line code as the plain loop, so the events are exactly the same.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from itertools import accumulate
+
+from ._markers import Event, layout_of, line_events, stamp_of
+from ._status import TELL_FIRST_CHARS, TELL_PHRASES
+
+#: A line break, then a first character some marker or build status line starts with.
+_MARKER_START = re.compile(
+    r"\n[" + re.escape("".join(sorted({*"$#[TBEF", *TELL_FIRST_CHARS}))) + "]"
+)
+#: Phrases a marker or a status line may hold anywhere in the visible line.
+_MARKER_PHRASES = ("exited with", "exit code", "***", *TELL_PHRASES)
+#: Phrases a raw line's timers and sections hold.
+_RAW_PHRASES = ("travis_", "section_")
+#: A line break, then the start of an ISO-8601 clock reading.
+_STAMP_START = re.compile(r"\n\[?\d{4}-\d\d-\d\dT")
+_LAYOUT = re.compile(r"\n[^\t\n]+\t[^\t\n]+\t")
+
+
+class _Lines:
+    """Maps positions in ``"\\n" + "\\n".join(lines)`` to line indexes."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.text = "\n" + "\n".join(lines)
+        # Position of each line's leading break.
+        self.starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+
+    def valid(self, count: int) -> bool:
+        return self.text.count("\n") == count
+
+    def line_at(self, pos: int) -> int:
+        return bisect_right(self.starts, pos) - 1
+
+    def with_phrase(self, phrase: str, into: set[int]) -> None:
+        find, at = self.text.find, self.text.find(phrase)
+        while at != -1:
+            into.add(self.line_at(at))
+            at = find(phrase, at + 1)
+
+    def starting(self, pattern: re.Pattern[str]) -> list[int]:
+        return [self.line_at(m.start()) for m in pattern.finditer(self.text)]
+
+
+def bulk_chunk_events(raw: list[str], visible: list[str], offset: int) -> list[Event] | None:
+    """The chunk's events, or ``None`` when its lines hold line breaks (use the plain loop)."""
+    if not raw:
+        return []
+    shown = _Lines(visible)
+    # Clean logs show what they wrote: one joined text serves both searches.
+    written = shown if raw == visible else _Lines(raw)
+    if not (shown.valid(len(visible)) and written.valid(len(raw))):
+        return None
+    tells = set(shown.starting(_MARKER_START))
+    for phrase in _MARKER_PHRASES:
+        shown.with_phrase(phrase, tells)
+    for phrase in _RAW_PHRASES:
+        written.with_phrase(phrase, tells)
+    found: dict[int, list[Event]] = {}
+    for i in tells:
+        if on_line := line_events(raw[i], visible[i], offset + i + 1):
+            found[i] = on_line
+    clocks = written.starting(_STAMP_START)
+    if "\t" in written.text:
+        layouts = written.starting(_LAYOUT)
+        clocks = sorted({*clocks, *layouts})
+        step: str | None = None
+        for i in layouts:
+            name = layout_of(raw[i])
+            if name is not None and name != step:
+                step = name
+                found.setdefault(i, []).insert(0, Event(offset + i + 1, "layout_step", name=name))
+    events: list[Event] = []
+    for i in sorted(found):
+        n = offset + i + 1
+        previous = stamp_of(raw[i - 1], n - 1) if i > 0 else None
+        if previous is not None:
+            events.append(previous)
+        here = stamp_of(raw[i], n)
+        if here is not None:
+            events.append(here)
+        events.extend(found[i])
+    last_stamp = next(
+        (e for i in reversed(clocks) if (e := stamp_of(raw[i], offset + i + 1)) is not None),
+        None,
+    )
+    if last_stamp is not None and (not events or events[-1] != last_stamp):
+        events.append(last_stamp)
+    return events
