@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import os
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from .generic import GOOD_NEWS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._rules import Rule
 
 _hs: Any
@@ -117,6 +120,20 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
     return exprs, ids, flags
 
 
+#: Hyperscan's scratch space is per scan in flight: threads that scan inline at once (small
+#: inputs run as ``io`` stages) each need their own, or the scan fails ``ScratchInUseError``.
+_scratches = threading.local()
+
+
+def _scan(db: Any, data: bytes, on_match: Callable[..., None]) -> None:
+    """``db.scan`` with this thread's scratch space for ``db``."""
+    mine: dict[int, Any] = _scratches.__dict__.setdefault("by_db", {})
+    scratch = mine.get(id(db))
+    if scratch is None or scratch.database is not db:
+        scratch = mine[id(db)] = _hs.Scratch(db)
+    db.scan(data, match_event_handler=on_match, scratch=scratch)
+
+
 @lru_cache(maxsize=1)
 def _database(rules: tuple[Rule, ...]) -> Any:
     """The compiled database, from the on-disk cache when this set of rules was seen before.
@@ -196,7 +213,7 @@ def candidates(
     def on_match(rid: int, _start: int, end: int, _flags: int, _context: object) -> None:
         reports.append((end, rid))
 
-    _database(rules).scan(data, match_event_handler=on_match)
+    _scan(_database(rules), data, on_match)
     reports.sort()
     found: dict[int, set[int]] = {}
     count = data.count
@@ -255,7 +272,7 @@ def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int
     def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
         ends.append(end)
 
-    db.scan(data, match_event_handler=on_match)
+    _scan(db, data, on_match)
     ends.sort()
     found: set[int] = set()
     line, last = 0, 0
