@@ -110,6 +110,7 @@ def test_raw_body_upload_and_learning_needs_a_finished_run(server: LiveServer) -
 
 def test_restart_keeps_finished_runs_and_marks_interrupted(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--max-runs", "1")
+    family: list[psutil.Process] = []
     try:
         with server.client() as http:
             done = http.post("/api/v1/runs", content=failing_log()).json()["id"]
@@ -123,9 +124,12 @@ def test_restart_keeps_finished_runs_and_marks_interrupted(tmp_path: Path) -> No
         server.proc.send_signal(signal.SIGKILL)  # a crash: no chance to mark anything
         server.proc.wait()
     finally:
-        for child in psutil.Process().children(recursive=True):
-            if child.pid != server.proc.pid:
-                child.kill()
+        # Only the server's own processes: this test session's forkserver and resource
+        # tracker are children of pytest too, and later tests need them.
+        if server.proc.poll() is None:
+            family = psutil.Process(server.proc.pid).children(recursive=True)
+            server.proc.kill()
+            server.proc.wait()
     for child in family:
         try:
             child.kill()
