@@ -23,7 +23,8 @@ GRACE_S = 2.0
 @pytest.mark.crash
 def test_sigterm_with_five_runs_in_flight(tmp_path: Path) -> None:
     server = start_server(tmp_path, "--max-runs", "5", "--grace", str(GRACE_S), "--workers", "2")
-    log = big_log(4)
+    # Big enough that five runs cannot all finish inside the grace, however fast the scan.
+    log = big_log(24)
     with server.client() as http:
         ids = [http.post("/api/v1/runs", content=log).json()["id"] for _ in range(5)]
         deadline = time.monotonic() + 60
