@@ -26,26 +26,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import juggler
-import triage_big
 from _common import print_table, write_json
 from _dask_work import burn_20ms, noop
 from juggler.triage.pipeline import triage
 from triage_big import build
 
 WORKERS = 2
-
-
-def _point_generator_at_shared_samples() -> None:
-    """triage_big finds the samples two folders above bench/, which holds in the main
-    checkout but not in a worktree: look upwards for ``shared/data/loghub`` instead."""
-    if any(triage_big.SHARED.glob("*/*_2k.log")):
-        return
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data" / "loghub"
-        if any(candidate.glob("*/*_2k.log")):
-            triage_big.SHARED = candidate
-            return
-    raise SystemExit("bench/dask_backend.py: no loghub samples found for the 200 MB log")
 
 
 async def _juggler_per_item(cluster: str | None, n: int, warm: int) -> float:
@@ -160,7 +146,6 @@ def main() -> None:
     results["startup"] = rows
 
     mb = 20.0 if args.quick else args.log_mb
-    _point_generator_at_shared_samples()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "big.log"
         size = build(log, mb / 1024)

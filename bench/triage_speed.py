@@ -158,7 +158,7 @@ def build_ci_log(path: Path, size: int, seed: int = 5) -> int:
 
 
 def build_dense(path: Path, size: int) -> int:
-    triage_big.SHARED = _shared() / "data" / "loghub"  # found from a worktree too
+    os.environ.setdefault("JUGGLER_SHARED", str(_shared()))  # found from a worktree too
     return triage_big.build(path, size / 1024**3)
 
 
