@@ -34,20 +34,23 @@ class _HeaderDeadline:
             if not busy:
                 self.transport.close()
 
-
-class H11HeaderTimeout(_HeaderDeadline, H11Protocol):
+    # The protocol's own hooks, extended; the protocol class follows this mixin in the MRO.
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         self._deadline.cancel()
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._deadline.cancel()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class H11HeaderTimeout(_HeaderDeadline, H11Protocol):
+    pass
 
 
 def protocol() -> type[Any]:
@@ -58,17 +61,6 @@ def protocol() -> type[Any]:
         return H11HeaderTimeout
 
     class HttpToolsHeaderTimeout(_HeaderDeadline, HttpToolsProtocol):
-        def connection_made(self, transport: Any) -> None:
-            super().connection_made(transport)
-            self._arm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._deadline.cancel()
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._deadline.cancel()
-            super().connection_lost(exc)
+        pass
 
     return HttpToolsHeaderTimeout

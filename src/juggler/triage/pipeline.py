@@ -14,6 +14,7 @@ bounded by what a report can show, not by the size of the log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, replace
@@ -395,39 +396,27 @@ async def triage_async(
     cluster: Any = None,
 ) -> TriageResult:
     """:func:`triage` inside a running event loop."""
-    if runtime is None and cluster is not None:
-        async with juggler.Runtime(workers=workers, cluster=cluster) as shared:
-            return await triage_async(
-                logs,
-                baseline=baseline,
-                kb=kb,
-                use_kb=use_kb,
-                project=project,
-                learn=learn,
-                config=config,
-                deliver=deliver,
-                timeline=timeline,
-                limits=limits,
-                workers=workers,
-                progress=progress,
-                runtime=shared,
-                journal=journal,
+    async with contextlib.AsyncExitStack() as stack:
+        if runtime is None and cluster is not None:
+            # A cluster without a runtime: one for this triage, closed when it ends.
+            runtime = await stack.enter_async_context(
+                juggler.Runtime(workers=workers, cluster=cluster)
             )
-    options = _Options(
-        baseline=baseline,
-        project=project,
-        config=config or TriageConfig(),
-        deliver=deliver,
-        limits=limits,
-        workers=workers,
-        progress=progress,
-        timeline=timeline,
-        journal=journal,
-        runtime=runtime,
-    )
-    if not use_kb:
-        return await _triage(logs, None, options)
-    async with open_store(kb) as store:
+        options = _Options(
+            baseline=baseline,
+            project=project,
+            config=config or TriageConfig(),
+            deliver=deliver,
+            limits=limits,
+            workers=workers,
+            progress=progress,
+            timeline=timeline,
+            journal=journal,
+            runtime=runtime,
+        )
+        if not use_kb:
+            return await _triage(logs, None, options)
+        store = await stack.enter_async_context(open_store(kb))
         result = await _triage(logs, store, options)
         if learn is not None:
             result.learned = await _learn(store, result, project, learn)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, final
 
 from .._errors import ConfigError, ItemTimeout, PoisonItem, PoolClosed
-from .._procpool._protocol import FnRef, check_importable
+from .._procpool._protocol import FnRef, RefCache
 from .._procpool._state import Job
 from ._fair import FairShare
 from ._protocol import Failed, Ok, Outcome, Raised
@@ -140,7 +140,7 @@ class DaskBackend:
         self._fair = FairShare()
         self._inflight: dict[str, _Task] = {}
         self._watchers: set[asyncio.Task[None]] = set()
-        self._refs: dict[Any, FnRef] = {}
+        self._ref_for = RefCache()
         self._learned: dict[FnRef, int] = {}
         self._seq = 0
         self._closing = False
@@ -304,16 +304,6 @@ class DaskBackend:
 
     def forget(self, owner: str) -> None:
         self._fair.leave(owner)
-
-    def _ref_for(self, fn: Callable[[Any], Any]) -> FnRef:
-        try:
-            return self._refs[fn]
-        except (KeyError, TypeError):
-            pass
-        ref = check_importable(fn)
-        with contextlib.suppress(TypeError):
-            self._refs[fn] = ref
-        return ref
 
     # ------------------------------------------------------------------ dispatch
 

@@ -19,6 +19,7 @@ timeouts inside batches without one message per item.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -206,6 +207,23 @@ def main_has_file() -> bool:
 def _is_file(path: str) -> bool:
     # Asked again on every run; the main script does not come and go while it runs.
     return os.path.isfile(path)
+
+
+class RefCache:
+    """Each function's checked :class:`FnRef`, checked once per backend (a pool or Dask)."""
+
+    def __init__(self) -> None:
+        self._refs: dict[Any, FnRef] = {}
+
+    def __call__(self, fn: Callable[[Any], Any]) -> FnRef:
+        try:
+            return self._refs[fn]
+        except (KeyError, TypeError):  # TypeError: an unhashable callable, checked each time
+            pass
+        ref = check_importable(fn)
+        with contextlib.suppress(TypeError):
+            self._refs[fn] = ref
+        return ref
 
 
 def check_importable(fn: Callable[[Any], Any]) -> FnRef:

@@ -59,8 +59,8 @@ from ._protocol import (
     READY,
     FnRef,
     InheritedFd,
+    RefCache,
     RemoteError,
-    check_importable,
     encode_frame,
 )
 from ._state import Batch, Job, WorkerHandle
@@ -190,7 +190,7 @@ class ProcessPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: list[WorkerHandle | None] = [None] * count
         self._jobs: deque[Job] = deque()
-        self._refs: dict[Any, FnRef] = {}
+        self._ref_for = RefCache()
         self._learned: dict[FnRef, int] = {}
         self._alive_r = -1
         self._alive_w = -1
@@ -457,16 +457,6 @@ class ProcessPool:
         if self._loop is not None and loop is not self._loop:
             raise RuntimeError("ProcessPool is bound to the event loop that started it")
         return loop
-
-    def _ref_for(self, fn: Callable[[Any], Any]) -> FnRef:
-        try:
-            return self._refs[fn]
-        except (KeyError, TypeError):
-            pass
-        ref = check_importable(fn)
-        with contextlib.suppress(TypeError):
-            self._refs[fn] = ref
-        return ref
 
     def _notify(self) -> None:
         waiters, self._waiters = self._waiters, []
