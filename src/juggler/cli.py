@@ -7,13 +7,18 @@ input refused), 2 usage or config error, 3 every input refused, 4 a delivery fai
 
 from __future__ import annotations
 
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from . import JugglerError, __version__
 from ._clihelp import ROOT_EPILOG, triage_epilog
 from .triage._config import ENV_VARIABLES
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 EXIT_OK = 0
 EXIT_FAILURES = 1
@@ -242,8 +247,15 @@ def _mount_kb() -> None:
 _mount_kb()
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt("terminated by SIGTERM")
+
+
 def main() -> None:
     """The console entry point: maps interruptions and juggler errors to exit codes."""
+    # A SIGTERM between runs (while the memo is written, at teardown) ends as Ctrl-C would:
+    # exit 130 with the journal marked interrupted, never a bare death by signal.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         app.main(standalone_mode=False)
     except click.exceptions.Abort:

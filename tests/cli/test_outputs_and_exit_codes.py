@@ -124,6 +124,39 @@ def test_an_internal_error_exits_5_in_one_line(tmp_path: Path) -> None:
     assert one_line_error(done).startswith("juggler: internal error: ZeroDivisionError: a bug")
 
 
+def test_a_sigterm_after_the_run_still_exits_130(tmp_path: Path) -> None:
+    # The run is over (its event loop gone) and the memo is being written when SIGTERM
+    # lands: the CLI ends as on Ctrl-C, never as a bare death by signal (-15).
+    code = textwrap.dedent(
+        """
+        import asyncio, os, signal, sys, time
+        import juggler
+        import juggler.triage._cli as triage_cli
+        from juggler.cli import main
+
+        def finished_then_terminated(*args, **kwargs):
+            juggler.run(asyncio.sleep(0))
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+
+        triage_cli.run_triage = finished_then_terminated
+        sys.argv = ["juggler", "triage", "x.log", "--no-kb"]
+        main()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=isolated_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_help_and_readme_document_every_exit_code() -> None:
     codes = {
         "0": "ok",

@@ -244,12 +244,16 @@ def run(main: Coroutine[Any, Any, T]) -> T:
             task.cancel()
 
         if on_main_thread:
+            previous = signal.getsignal(signal.SIGTERM)
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         try:
             return await main
         finally:
             if on_main_thread:
+                # remove_signal_handler leaves SIG_DFL behind; a caller's own handler (the
+                # CLI's, say) must still answer a SIGTERM that lands after the run.
                 loop.remove_signal_handler(signal.SIGTERM)
+                signal.signal(signal.SIGTERM, previous)
 
     with asyncio.Runner() as runner:
         try:
