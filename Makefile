@@ -69,7 +69,7 @@ fuzz: $(STAMP)
 		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes/$$t; \
 		seeds=$(FUZZ_DIR)/seeds/$$t; [ -d $$seeds ] || seeds=; \
 		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
-		$(BIN)/python tests/fuzz/fuzz_$$t.py $(FUZZ_DIR)/corpus/$$t $$seeds \
+		$(BIN)/python -m tests.fuzz.fuzz_$$t $(FUZZ_DIR)/corpus/$$t $$seeds \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=5 \
 			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t/ -print_final_stats=1 || exit 1; \
 	done

@@ -1,6 +1,6 @@
 """Atheris target: the junit reader (RELIABILITY.md F2). Run with `make fuzz`.
 
-    python tests/fuzz/fuzz_junit.py CORPUS_DIR -max_total_time=600 -rss_limit_mb=1024 -timeout=5
+    python -m tests.fuzz.fuzz_junit CORPUS_DIR -max_total_time=600 -rss_limit_mb=1024 -timeout=5
 
 A crash is any exception other than ``InputError`` or a broken invariant; minimise it with
 ``-minimize_crash=1`` and commit it as a test under ``tests/fuzz/regressions/``.

@@ -1,6 +1,6 @@
 """Atheris drives the F1 hypothesis properties (F3 bridge, HypothesisWorks/hypothesis#3912).
 
-    python tests/fuzz/fuzz_properties.py CORPUS_DIR -max_total_time=600
+    python -m tests.fuzz.fuzz_properties CORPUS_DIR -max_total_time=600
 
 Each property's ``.hypothesis.fuzz_one_input`` turns atheris' bytes into hypothesis' choices,
 so coverage guidance explores the same properties the PR tier runs with 300 examples.
