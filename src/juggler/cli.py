@@ -7,9 +7,10 @@ input refused), 2 usage or config error, 3 every input refused, 4 a delivery fai
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
@@ -29,7 +30,28 @@ EXIT_INTERNAL = 5
 EXIT_INTERRUPTED = 130
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=ROOT_EPILOG)
+class _Commands(click.Group):
+    """The root group; ``kb`` is imported only when it runs or help lists it.
+
+    Its module pulls in the knowledge base (numpy, SQLite, YAML), which ``juggler triage``
+    on a small log must not pay for at start-up.
+    """
+
+    _lazy: ClassVar[dict[str, str]] = {"kb": "juggler.triage.kb._cli"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy and cmd_name not in self.commands:
+            module = importlib.import_module(self._lazy[cmd_name])
+            self.add_command(getattr(module, cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=ROOT_EPILOG
+)
 @click.version_option(__version__, prog_name="juggler")
 def app() -> None:
     """Run pipelines across the event loop, threads and processes, and triage failed builds."""
@@ -236,15 +258,6 @@ def serve(
     except ImportError as exc:
         raise click.UsageError(f"serve needs: pip install 'juggler[serve]' ({exc.name})") from None
     run_serve(locals())
-
-
-def _mount_kb() -> None:
-    from .triage.kb._cli import kb
-
-    app.add_command(kb)
-
-
-_mount_kb()
 
 
 def _terminated(signum: int, frame: FrameType | None) -> None:

@@ -9,13 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import platformdirs
 import pytest
 from click.testing import CliRunner
 
 from juggler.cli import app
 from juggler.triage._config import ENV_VARIABLES, load_config
-from juggler.triage.kb._store import resolve_path
+from juggler.triage.kb import resolve_path
 
 from ._run import EXAMPLES, isolated_env, juggler_cli, one_line_error
 
@@ -86,8 +87,8 @@ def test_kb_option_works_after_the_subcommand(tmp_path: Path) -> None:
 
 
 def test_every_kb_subcommand_accepts_kb() -> None:
-    kb_group = app.commands["kb"]
-    assert isinstance(kb_group, type(app))
+    kb_group = app.get_command(click.Context(app), "kb")
+    assert isinstance(kb_group, click.Group)
     for name, command in kb_group.commands.items():
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert "--kb" in options, name

@@ -11,6 +11,8 @@ import juggler.triage.kb as kb
 
 def test_public_names_are_exactly_all() -> None:
     """Everything public in ``juggler.triage.kb`` is in ``__all__`` and nothing else is."""
+    for name in dir(kb):  # the names load lazily: resolve every one the package offers
+        getattr(kb, name)
     public = sorted(
         name
         for name, value in vars(kb).items()
@@ -35,3 +37,9 @@ def test_kb_uses_no_engine_internals() -> None:
                     if a.name.startswith("juggler.engine")
                 ]
     assert offenders == []
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    # hasattr() and ``from kb import x`` rely on AttributeError, not an import failure.
+    assert not hasattr(kb, "no_such_name")
+    assert "open_store" in dir(kb)

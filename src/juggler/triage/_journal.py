@@ -69,7 +69,7 @@ def default_journal_path(kb: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("JUGGLER_JOURNAL")
     if env:
         return Path(env)
-    from .kb._store import resolve_path
+    from .kb._paths import resolve_path
 
     return resolve_path(kb).with_name("runs.sqlite3")
 

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from juggler import ConfigError, check_trace_path
 
-from .kb._store import resolve_path
-
 __all__ = ["check_kb", "check_out_dir", "check_trace"]
 
 
@@ -44,6 +42,8 @@ def check_trace(path: str) -> None:
 
 def check_kb(path: str | None) -> Path:
     """The knowledge base opens (an SQLite file) or can be created; returns its path."""
+    from .kb import resolve_path  # the store (numpy, SQLite) loads only when a KB is used
+
     resolved = resolve_path(path)
     label = f"--kb {path}" if path else f"knowledge base {resolved}"
     if resolved.exists():

@@ -29,7 +29,6 @@ from ._inline import place, runs_inline
 from ._journal import JournalFold, RunJournal
 from ._novelty import mark_novelty
 from ._secrets import redact_matches, redact_scan
-from .deliver import DeliveryResult, deliver_memo
 from .ingest import (
     DEFAULT_LIMITS,
     FileSource,
@@ -40,16 +39,10 @@ from .ingest import (
     iter_sources,
     read_document,
 )
-from .kb import (
-    Cause,
-    CauseMatch,
-    Incident,
-    KnowledgeStore,
-    Resolution,
-    match_causes,
-    open_store,
-    signature_of,
-)
+
+# The knowledge base's models only: its matcher and store (numpy, SQLite) load when a run
+# uses them, so ``--no-kb`` on a small log never imports them.
+from .kb._model import Cause, CauseMatch, Incident, Resolution
 from .scrape import Chunk, plan_chunks
 from .scrape._lines import count_lines, scan_lines
 from .synth import Memo, adopt_summary, build_memo, synthesise
@@ -59,6 +52,7 @@ if TYPE_CHECKING:
 
     from .deliver import DeliveryResult
     from .ingest import Source
+    from .kb import KnowledgeStore
 
 #: Findings kept in the document, across every input.
 MAX_FINDINGS = 20
@@ -146,6 +140,12 @@ def plan_source(
     )
 
 
+def _match_causes(lines: Sequence[str], causes: tuple[Cause, ...]) -> list[CauseMatch]:
+    from .kb import match_causes  # numpy: loaded only where causes are matched
+
+    return match_causes(lines, causes)
+
+
 def scan_job(job: ScanJob) -> Scanned:
     """Read one chunk by reference, scan it for failures and known causes (a ``cpu`` stage)."""
     chunk = job.chunk
@@ -154,7 +154,7 @@ def scan_job(job: ScanJob) -> Scanned:
     scan = scan_chunk(lines, offset=offset, baseline=job.baseline)
     matches = tuple(
         replace(m, evidence=tuple((a + offset, b + offset) for a, b in m.evidence))
-        for m in (match_causes(lines, job.causes) if job.causes else ())
+        for m in (_match_causes(lines, job.causes) if job.causes else ())
     )
     # Credentials written in the log leave the worker as typed markers, never as text.
     return Scanned(
@@ -256,6 +256,8 @@ class _Recall:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if self.store is None or not document["findings"]:
             return document, []
+        from .kb import signature_of
+
         found = await self.store.search(signature_of(document), project=self.project, k=5)
         return document, [s.to_json() for s in found]
 
@@ -416,6 +418,8 @@ async def triage_async(
         )
         if not use_kb:
             return await _triage(logs, None, options)
+        from .kb import open_store
+
         store = await stack.enter_async_context(open_store(kb))
         result = await _triage(logs, store, options)
         if learn is not None:
@@ -427,6 +431,8 @@ async def _learn(
     store: KnowledgeStore, result: TriageResult, project: str, resolution: Resolution
 ) -> tuple[int, ...]:
     """Store each triaged log's failure as an incident, so later triages recall it."""
+    from .kb import signature_of
+
     incidents = [
         Incident(
             signature=signature_of(document),
@@ -547,6 +553,8 @@ class _Delivery:
         href = None
         if self.timeline is not None and self.timeline.endswith((".html", ".htm")):
             href = os.path.relpath(self.timeline, self.config.out_dir)
+        from .deliver import deliver_memo  # httpx loads only when a memo is delivered
+
         results = deliver_memo(document, memo, self.config, timeline_href=href)
         return document, memo, results
 

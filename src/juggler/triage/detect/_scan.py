@@ -69,10 +69,14 @@ def _build_index(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str], dict[str, tu
         raise ValueError("a needle may not contain the line separator")
     # A longer needle found at a position hides shorter ones that start there, so each needle
     # also stands for every needle it contains.
+    # Built needle by needle, not rule by rule: this runs at every start-up.
+    owners: defaultdict[str, set[int]] = defaultdict(set)
+    for i, r in enumerate(rules):
+        for n in r.needles:
+            owners[n].add(i)
     by_needle: dict[str, list[int]] = {}
     for found in needles:
-        ids = [i for i, r in enumerate(rules) if any(n in found for n in r.needles)]
-        by_needle[found] = ids
+        by_needle[found] = sorted({i for n in needles if n in found for i in owners[n]})
     # A trie, so each position costs one character test, not one per needle. Matches must
     # overlap (" failed" must not hide "failed with"): _found_needles searches again one
     # character after each match, which unlike a zero-width lookahead lets the engine skip

@@ -17,10 +17,8 @@ import asyncio
 import collections
 import contextlib
 import json
-import os
 import sqlite3
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
 
 import numpy as np
@@ -29,6 +27,7 @@ from ._dense import DenseIndex
 from ._embed import HashingEmbedder
 from ._errors import CatalogueError, EmbeddingError, StoreBusy
 from ._model import Cause, Incident, Signature, SimilarIncident
+from ._paths import resolve_path
 from ._schema import (
     BUSY_DEADLINE_S,
     BUSY_TIMEOUT_MS,
@@ -45,13 +44,15 @@ from ._search import MAX_TERMS, POSTINGS_BUDGET, fuse, lexical_terms, similarity
 from ._signature import signature_of_lines
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+    from pathlib import Path
 
     import aiosqlite
 
     from ._embed import Embedder
 
-__all__ = ["KnowledgeStore", "SqliteStore", "open_store", "resolve_path"]
+__all__ = ["KnowledgeStore", "SqliteStore", "open_store"]
 
 T = TypeVar("T")
 
@@ -61,24 +62,6 @@ _BACKFILL_BATCH: Final = 500
 # Dense searches over at most this many floats (8k incidents of 256 dimensions) run on the
 # loop itself.
 _INLINE_FLOATS: Final = 1 << 21
-
-
-def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """Where the knowledge base lives.
-
-    Order: ``path`` if given, else ``$JUGGLER_KB``, else ``kb.sqlite3`` in the user data
-    folder of the platform (``platformdirs``: ``$XDG_DATA_HOME/juggler`` or
-    ``~/.local/share/juggler`` on Linux, ``~/Library/Application Support/juggler`` on macOS,
-    ``%LOCALAPPDATA%\\juggler`` on Windows).
-    """
-    if path:
-        return Path(path)
-    env = os.environ.get("JUGGLER_KB")
-    if env:
-        return Path(env)
-    import platformdirs  # lazy: cpu workers import this package only to match causes
-
-    return platformdirs.user_data_path("juggler", appauthor=False) / "kb.sqlite3"
 
 
 class KnowledgeStore(Protocol):
