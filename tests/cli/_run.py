@@ -44,6 +44,19 @@ def juggler_cli(
     )
 
 
+def python_code(code: str, *, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` in ``home`` with :func:`isolated_env`; never raises on exit codes."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=isolated_env(home),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     """The single stderr line of a refused run (asserting there is exactly one)."""
     lines = [line for line in done.stderr.splitlines() if line.strip()]

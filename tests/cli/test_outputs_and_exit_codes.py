@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,7 @@ from click.testing import CliRunner
 
 from juggler.cli import app
 
-from ._run import EXAMPLES, README_PATH, isolated_env, juggler_cli, one_line_error
+from ._run import EXAMPLES, README_PATH, juggler_cli, one_line_error, python_code
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -111,15 +109,7 @@ def test_an_internal_error_exits_5_in_one_line(tmp_path: Path) -> None:
         main()
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=isolated_env(tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python_code(code, home=tmp_path, timeout=60)
     assert done.returncode == 5
     assert one_line_error(done).startswith("juggler: internal error: ZeroDivisionError: a bug")
 
@@ -144,15 +134,7 @@ def test_a_sigterm_after_the_run_still_exits_130(tmp_path: Path) -> None:
         main()
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=isolated_env(tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python_code(code, home=tmp_path, timeout=60)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
 

@@ -8,12 +8,10 @@ HTTP client. Measured, not timed: which modules the process loaded.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from typing import TYPE_CHECKING
 
-from tests.cli._run import EXAMPLES, isolated_env, juggler_cli
+from tests.cli._run import EXAMPLES, juggler_cli, python_code
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,15 +33,7 @@ def _loaded_after(args: list[str], home: Path) -> set[str]:
             print(json.dumps(loaded), file=sys.__stderr__)
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=isolated_env(home),
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = python_code(code, home=home, timeout=120)
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
