@@ -43,3 +43,26 @@ def test_unsupported_zip_version_is_refused_in_one_line(tmp_path: Path) -> None:
     assert isinstance(refused, UnsupportedInput)
     assert "zip file version 23.5" in str(refused)
     assert "\n" not in str(refused)
+
+
+def test_lzma_member_with_bad_properties_is_refused_in_one_line(tmp_path: Path) -> None:
+    """fuzz_zip, crash-a7adbbce: an LZMA member's invalid properties raised LZMAError.
+
+    The other members of the archive are still read.
+    """
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", compression=zipfile.ZIP_LZMA) as zf:
+        zf.writestr("bad.log", b"error: boom\n" * 10)
+        zf.writestr("good.log", b"step ok\n")
+    raw = bytearray(data.getvalue())
+    # The member's data starts after the 30-byte local header and its name; its LZMA header
+    # is version (2 bytes), properties size (2), then the lc/lp/pb byte: 0xFF is invalid.
+    raw[30 + len("bad.log") + 4] = 0xFF
+    archive = tmp_path / "lzma.zip"
+    archive.write_bytes(bytes(raw))
+    results = list(read_logs([archive]))
+    (refused,) = [r for r in results if isinstance(r, InputError)]
+    assert refused.source == f"{archive}!bad.log"
+    assert "damaged member" in str(refused)
+    assert "\n" not in str(refused)
+    assert [r.lines for r in results if not isinstance(r, InputError)] == [["step ok"]]

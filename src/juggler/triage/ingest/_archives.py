@@ -13,6 +13,7 @@ An archive inside an archive is listed as a problem and not opened (nesting dept
 
 from __future__ import annotations
 
+import lzma
 import stat
 import tarfile
 import zipfile
@@ -64,6 +65,9 @@ except ImportError:  # pragma: no cover (isal is a dependency; zlib stays correc
         return zlib.decompressobj(31)
 
 
+#: What reading a damaged zip member raises: zlib for deflate, OSError for bzip2, and
+#: LZMAError (no OSError) for an LZMA member with bad properties (found by fuzz_zip).
+_DAMAGED: Final = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError)
 _ARCHIVE_SUFFIXES: Final = (".zip", ".gz", ".tgz", ".tar", ".jar", ".7z", ".xz", ".bz2", ".zst")
 
 
@@ -234,7 +238,7 @@ def _member_blocks(
             yield block
     except ArchiveRejected:
         raise
-    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError) as err:
+    except (tarfile.TarError, *_DAMAGED) as err:
         problems.append(DecodeError(member, f"damaged member ({err})"))
 
 
@@ -271,7 +275,7 @@ def read_zip(fileobj: IO[bytes], *, name: str, limits: Limits) -> Iterator[Membe
                 continue
             try:
                 fh = archive.open(info)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            except _DAMAGED as err:
                 yield Member(member, None, DecodeError(member, f"damaged member ({err})"))
                 continue
             except (NotImplementedError, RuntimeError, ValueError) as err:
@@ -280,7 +284,7 @@ def read_zip(fileobj: IO[bytes], *, name: str, limits: Limits) -> Iterator[Membe
             with fh:
                 try:
                     head = fh.read(8)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+                except _DAMAGED as err:
                     yield Member(member, None, DecodeError(member, f"damaged member ({err})"))
                     continue
                 if nested_archive(info.filename, head):
