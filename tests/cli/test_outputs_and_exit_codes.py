@@ -176,6 +176,21 @@ def test_github_summary_is_written_without_an_out_dir(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("where", ["GITHUB_ACTIONS=true", "JUGGLER_GITHUB=on"])
+def test_json_stdout_stays_json_with_github_annotations_on(tmp_path: Path, where: str) -> None:
+    # Workflow commands are read from stderr as well; on stdout they would break the JSON.
+    name, value = where.split("=")
+    done = juggler_cli(
+        "triage", LOG, "--no-kb", "--quiet", "--json",
+        home=tmp_path, GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"), **{name: value},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["findings"]
+    assert "::error" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
 def test_json_output_is_unchanged_by_the_checks(tmp_path: Path) -> None:
     done = juggler_cli("triage", LOG, "--no-kb", "--quiet", "--json", home=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -270,8 +270,9 @@ def test_secrets_in_the_log_reach_no_output(tmp_path: Path) -> None:
     ]
     assert hits == []
     # The failure was still found where it is, and the markers stand in for the secrets.
-    # The document is the first line; GitHub annotations (JUGGLER_GITHUB=on) follow it.
-    document = json.loads(results[1].stdout.splitlines()[0])
+    # stdout is the document alone; GitHub annotations (JUGGLER_GITHUB=on) went to stderr.
+    document = json.loads(results[1].stdout)
+    assert b"::error" in results[1].stderr
     excerpts = "\n".join(f["excerpt"] for f in document["findings"])
     for kind in ("github-token", "aws-access-key", "aws-secret-key", "password", "jwt"):
         assert f"[redacted:{kind}]" in excerpts, kind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -55,21 +56,26 @@ def run_triage(
         check_trace(trace)
     kb_file = check_kb(kb) if use_kb else None
     journal = start_journal(kb, resume)  # prints the run id: a killed run can be resumed
-    result = triage(
-        logs,
-        baseline=baseline,
-        kb=kb,
-        use_kb=use_kb,
-        project=project,
-        learn=Resolution(cause=learn[0], fix=learn[1], link=learn[2]) if learn else None,
-        config=config,
-        deliver=deliver,
-        timeline=trace,
-        workers=workers,
-        cluster=cluster,
-        progress=None if not quiet else False,
-        journal=journal,
-    )
+    # With --json, stdout carries the JSON document alone: GitHub workflow commands (the
+    # runner reads them from stderr too) and anything else a channel prints go to stderr.
+    commands_out = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with commands_out:
+        result = triage(
+            logs,
+            baseline=baseline,
+            kb=kb,
+            use_kb=use_kb,
+            project=project,
+            learn=Resolution(cause=learn[0], fix=learn[1], link=learn[2]) if learn else None,
+            config=config,
+            deliver=deliver,
+            timeline=trace,
+            workers=workers,
+            cluster=cluster,
+            progress=None if not quiet else False,
+            journal=journal,
+        )
+        deliveries = result.deliveries or _github_alone(result, config)
     finish_journal(journal)
     document = result.document
     if trace is not None:
@@ -80,7 +86,6 @@ def run_triage(
         _print_summary(summary(document, top=top))
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
-    deliveries = result.deliveries or _github_alone(result, config)
     for delivery in deliveries:
         sys.stderr.write(printable(f"juggler: {delivery.describe()}") + "\n")
     if learn is not None:
