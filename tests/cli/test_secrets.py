@@ -278,3 +278,16 @@ def test_secrets_in_the_log_reach_no_output(tmp_path: Path) -> None:
         assert f"[redacted:{kind}]" in excerpts, kind
     assert document["findings"][0]["line_start"] == 3
     assert "[redacted:" in results[3].stdout.decode()  # the KB learned the redacted text
+
+
+def test_find_failures_redacts_what_the_cli_redacts() -> None:
+    """The in-memory library path (``find_failures``, used by ``kb`` and evaluation)."""
+    from juggler.triage._findings import find_failures
+
+    canaries = log_canaries()
+    lines = secret_log(canaries).splitlines()
+    document = find_failures(lines, path="ci.log")
+    text = json.dumps(document).encode()
+    assert [name for name, secret in canaries.items() if secret.encode() in text] == []
+    assert document["findings"][0]["line_start"] == 3  # positions unchanged
+    assert "[redacted:github-token]" in json.dumps(document)
