@@ -270,6 +270,16 @@ def main() -> None:
     # exit 130 with the journal marked interrupted, never a bare death by signal.
     signal.signal(signal.SIGTERM, _terminated)
     try:
+        _main()
+    finally:
+        # The exit code is chosen. The interpreter's teardown resets every handler to the
+        # default, so a Ctrl-C or SIGTERM landing in it would turn that code into a bare death
+        # by signal (-2): hold them pending until the process is gone.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _main() -> None:
+    try:
         app.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(EXIT_INTERRUPTED)

@@ -195,3 +195,27 @@ def test_json_output_is_unchanged_by_the_checks(tmp_path: Path) -> None:
     done = juggler_cli("triage", LOG, "--no-kb", "--quiet", "--json", home=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"]
+
+
+def test_a_signal_during_interpreter_teardown_keeps_the_exit_code(tmp_path: Path) -> None:
+    # Python resets signal handlers to the defaults before it tears its modules down: a
+    # Ctrl-C landing then (after the run, the memo and every exit hook) used to kill the
+    # process by signal (-2) instead of letting it exit with the code it had chosen.
+    code = textwrap.dedent(
+        """
+        import os, signal, sys
+        from juggler.cli import main
+
+        class SignalledInTeardown:
+            def __del__(self):
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        teardown = SignalledInTeardown()
+        sys.argv = ["juggler", "--version"]
+        main()
+        """
+    )
+    done = python_code(code, home=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "juggler" in done.stdout

@@ -75,7 +75,6 @@ def run_triage(
             progress=None if not quiet else False,
             journal=journal,
         )
-        deliveries = result.deliveries or _github_alone(result, config)
     finish_journal(journal)
     document = result.document
     if trace is not None:
@@ -84,6 +83,9 @@ def run_triage(
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
         _print_summary(summary(document, top=top))
+    # After the summary, so the paused-commands block comes first and the annotations last.
+    with commands_out:
+        deliveries = result.deliveries or _github_alone(result, config)
     for refused in document["rejected_inputs"]:
         sys.stderr.write(printable(f"juggler: {refused['reason']}") + "\n")
     for delivery in deliveries:
