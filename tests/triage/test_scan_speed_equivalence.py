@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from juggler.triage._trie import words_regex
 from juggler.triage.detect import Hit, _bulk, _markers, _scan, detect_visible, visible_lines
 from juggler.triage.detect._marker_lines import bulk_chunk_events
+from juggler.triage.detect._normalise import visible
 
 
 def _plain_plan(texts: list[str]) -> dict[str, tuple[_scan._Try, ...]]:
@@ -88,7 +90,7 @@ def test_repeated_lines_match_lines_seen_once(monkeypatch: pytest.MonkeyPatch) -
 # --- The compiled pass (Hyperscan) on big chunks: the same hits as the per-line scan. ---
 
 _NEEDLE_LIST = sorted({n for r in _scan.ALL_RULES for n in r.needles}, key=lambda n: (-len(n), n))
-_OVERLAPPING = re.compile("(?=(" + _scan._trie_regex(_NEEDLE_LIST) + "))")
+_OVERLAPPING = re.compile("(?=(" + words_regex(_NEEDLE_LIST) + "))")
 
 
 def _per_line_reference(lines: list[str], offset: int) -> list[Hit]:
@@ -265,3 +267,22 @@ def test_bulk_markers_match_the_line_loop(raw: list[str], offset: int) -> None:
     visible = visible_lines(raw)
     expected = _markers.plain_chunk_events(raw, visible, offset)
     assert bulk_chunk_events(raw, visible, offset) == expected
+
+
+# --- visible_lines: one search per chunk, the same text as visible() per line. ---
+
+_FRAGMENTS = st.sampled_from(
+    [
+        *("a", "1", " ", "  ", "\t", "\r", "\x00", "\x7f", "\x1b", "\x1b[31m", "\ufeff", "é"),
+        *("2026-01-02T03:04:05Z ", "2026-01-02T", "[12:34:56] ", "[2026-01-02T03:04:05Z] "),
+        *("travis_fold:start:x", "travis_time:end", "section_start:1:s", "section_end:"),
+        *("job\tstep\t", "job\tstep\t2026-01-02T03:04:05.1Z x"),
+    ]
+)
+_RAW_LINE = st.lists(_FRAGMENTS, max_size=6).map("".join)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(_RAW_LINE, max_size=10))
+def test_visible_lines_equals_visible_of_each_line(lines: list[str]) -> None:
+    assert visible_lines(lines) == [visible(line) for line in lines]

@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from ._secret_rules import RULES, SecretRule
+from ._trie import words_regex
 from .detect._normalise import visible
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def _kind_of_name(name: str) -> str:
 def _trigger() -> re.Pattern[str]:
     words = {k for rule in RULES for k in rule.keywords} | set(_KEYWORDS_OF_ASSIGNMENTS)
     words.add("private key")
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    return re.compile(words_regex(words))
 
 
 _TRIGGER: Final = _trigger()
@@ -232,7 +233,14 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
         return {}
     joined = "\n".join(listed).lower()
     starts = list(itertools.accumulate((len(k) + 1 for k in listed), initial=0))
-    found = {bisect.bisect_right(starts, m.start()) - 1 for m in _TRIGGER.finditer(joined)}
+    found = []
+    # One search per key that holds a keyword: after a hit, go on at the next key's start
+    # (a log's keys can hold thousands of "key=" or "token" words).
+    match = _TRIGGER.search(joined)
+    while match is not None:
+        index = bisect.bisect_right(starts, match.start()) - 1
+        found.append(index)
+        match = _TRIGGER.search(joined, starts[index + 1])
     changed = {}
     for index in found:
         key = listed[index]

@@ -9,6 +9,8 @@ line gives exactly one output line.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 
 # CSI sequences (colours, erase-line), OSC titles, and lone charset/keypad switches.
 _ANSI = re.compile(
@@ -40,6 +42,10 @@ def visible(line: str) -> str:
     """
     if "\x1b" in line:
         line = _ANSI.sub("", line)
+    if line.endswith("\r"):
+        # CRLF line ends (Windows tools, many CI logs) are not redraws: drop the ending
+        # here, so such lines skip the split below.
+        line = line.rstrip("\r")
     if "\r" in line or line.startswith(_MARKERS):
         # CI web views hide their own fold/timer/section markers; so do we.
         parts = [p for p in line.split("\r") if p.strip() and not p.startswith(_MARKERS)]
@@ -56,9 +62,33 @@ def visible(line: str) -> str:
     return line.rstrip()
 
 
+# A line that :func:`visible` may change beyond trailing white space: escapes and control
+# characters, a carriage return inside it, a CI marker, or a timestamp or job/step prefix.
+_NEEDS_WORK = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x1b]|\r(?!\n|\Z)"
+    r"|^(?:\ufeff|\[\d|\d{4}-\d\d-\d\dT|travis_fold:|travis_time:|section_start:|section_end:"
+    r"|[^\t\n]+\t[^\t\n]+\t)",
+    re.MULTILINE,
+)
+
+
 def visible_lines(lines: list[str]) -> list[str]:
-    """Apply :func:`visible` to every line, keeping the numbering."""
-    return [visible(line) for line in lines]
+    """Apply :func:`visible` to every line, keeping the numbering.
+
+    One search over the chunk finds the lines that need :func:`visible`'s work; the others
+    (most lines of most logs) only lose their trailing white space.
+    """
+    out = [line.rstrip() for line in lines]
+    text = "\n".join(lines)
+    match = _NEEDS_WORK.search(text)
+    if match is None:
+        return out
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    while match is not None:
+        index = bisect_right(starts, match.start()) - 1
+        out[index] = visible(lines[index])
+        match = _NEEDS_WORK.search(text, starts[index + 1])
+    return out
 
 
 def strip_ansi(line: str) -> str:

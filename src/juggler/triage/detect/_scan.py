@@ -18,6 +18,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
+from .._trie import words_regex
 from . import _bulk, ci, generic, js, jvm, native, other, python, system
 from ._model import Hit
 from ._normalise import visible_lines
@@ -38,31 +39,6 @@ ALL_RULES: tuple[Rule, ...] = (
 )
 
 
-_Trie = dict[str, "_Trie"]
-
-
-def _trie_regex(words: list[str]) -> str:
-    """A regex matching any of ``words``, longest first, shaped as a prefix trie."""
-    trie: _Trie = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: _Trie) -> str:
-        terminal = "" in node
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if terminal:
-            return "(?:" + body + ")?"
-        return body
-
-    return emit(trie)
-
-
 def _build_index(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     needles = sorted({n for r in rules for n in r.needles}, key=lambda n: (-len(n), n))
     if any(_SEP in n for n in needles):
@@ -81,7 +57,7 @@ def _build_index(rules: tuple[Rule, ...]) -> tuple[re.Pattern[str], dict[str, tu
     # overlap (" failed" must not hide "failed with"): _found_needles searches again one
     # character after each match, which unlike a zero-width lookahead lets the engine skip
     # characters that start no needle.
-    pattern = re.compile(_trie_regex(needles))
+    pattern = re.compile(words_regex(needles))
     return pattern, {k: tuple(v) for k, v in by_needle.items()}
 
 

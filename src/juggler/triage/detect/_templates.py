@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Protocol
+from typing import Any, Protocol
 
 # Order matters: long hex ids and UUIDs before plain numbers, so an id becomes one variable.
 _MASKS = re.compile(
@@ -109,12 +109,23 @@ def _miner_available() -> bool:
 MINER = _miner_available()
 
 
-def key_counter() -> KeyCounter:
-    """A fresh counter for one chunk (the miner's when available)."""
-    if MINER:
-        from ..scrape._templates import TemplateMiner
+#: The process's key cache, shared by every chunk it scans (see :func:`key_counter`).
+_KEYS: list[Any] = []
 
-        return TemplateMiner()
+
+def key_counter() -> KeyCounter:
+    """A fresh counter for one chunk (the miner's when available).
+
+    Its key cache is the process's own, kept across chunks: a log repeats its messages from
+    chunk to chunk, and a worker that re-learned every key per chunk spent nearly half its
+    scan there. Keys are a pure function of the line, and the cache is bounded.
+    """
+    if MINER:
+        from ..scrape._templates import KeyCache, TemplateMiner
+
+        if not _KEYS:
+            _KEYS.append(KeyCache())
+        return TemplateMiner(cache=_KEYS[0])
     return _LocalCounter()
 
 

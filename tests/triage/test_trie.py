@@ -1,0 +1,34 @@
+"""The trie-shaped regex of many words finds what a plain alternation finds."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from juggler.triage._trie import words_regex
+
+_WORDS = st.lists(st.text(alphabet="abc-_ .", min_size=1, max_size=5), min_size=1, max_size=12)
+
+
+@given(words=_WORDS, text=st.text(alphabet="abc-_ .\n", max_size=60))
+def test_first_match_is_where_the_earliest_word_starts(words: list[str], text: str) -> None:
+    match = re.search(words_regex(words), text)
+    starts = [i for i in (text.find(w) for w in words) if i >= 0]
+    if not starts:
+        assert match is None
+    else:
+        assert match is not None
+        assert match.start() == min(starts)
+        # and the longest word that starts there, as the alternation (longest first) gives
+        assert match.group() == max(
+            (w for w in words if text.startswith(w, match.start())), key=len
+        )
+
+
+def test_special_characters_are_literal() -> None:
+    pattern = re.compile(words_regex(["a.b", "(x)", "c*"]))
+    assert pattern.search("axb") is None
+    assert pattern.search("say (x) now").group() == "(x)"
+    assert pattern.search("c*d").group() == "c*"
