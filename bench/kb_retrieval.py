@@ -2,18 +2,22 @@
 
 Measures, in one run:
 
-1. **Retrieval quality** on ``shared/data/ci/logchunks`` (160 Travis logs, 56 projects, each
-   with a hand-labelled failure chunk and a per-project ``category``). Every labelled chunk
-   is stored as a past incident of its project (the repo, e.g. ``NancyFx@Nancy``). Each log
-   then queries the KB leave-one-out (its own incident excluded) and is *right* when the top
-   incident has the same project and category; 118 logs have such a partner.
-   The query is the log's failure region. A real triage would find it; here the labelled
-   chunk stands for the triage's top finding (``juggler`` rows). The ``triage top-3`` row
-   instead queries with the top 3 findings of ``find_failures`` on the raw log, if that
-   function is available. Rows: juggler with the query's project (the triage knows which
-   project it runs for), juggler without it (content only), and plain BM25 with the log's
-   last 150 lines as the query, against the other logs' last 150 lines (the issue's
-   baseline, as read here) and against the stored incidents, all in the same run.
+1. **Retrieval quality, an ablation** on ``shared/data/ci/logchunks`` (434 Travis logs of 56
+   projects, each with a hand-labelled failure chunk and a per-project ``category``). Every
+   labelled chunk is stored as a past incident of its project (the repo, e.g.
+   ``NancyFx@Nancy``). Each log then queries the KB leave-one-out (its own incident
+   excluded) and is *right* when the top incident has the same project and category; 404
+   logs have such a partner. Each ranking is measured alone and fused: lexical (FTS5 BM25),
+   dense and hybrid (reciprocal-rank fusion), with the hashed TF-IDF embedder and with
+   WordLlama (``juggler[semantic]``, a learned static embedding shipped in its wheel).
+   Columns: the query's project given (the triage knows which project it runs for), content
+   only, and the triage's own top 3 findings of ``find_failures`` on the raw log as the query
+   instead of the labelled chunk. **Cross-project**: every log of a known failure kind
+   (``bench/_failure_kinds.py`` says how those labels were made) asks for incidents of *other*
+   projects only, and is right when they are of the same kind; the chance row is how often a
+   random other project's incident is. Plain BM25 with the log's last 150 lines as the query,
+   against the other logs' last 150 lines (the issue's baseline, as read here) and against
+   the stored incidents, in the same run.
 2. **Retrieval latency**: top-5 among 100,000 synthetic incidents (median and p95 of 100
    queries after one warm-up that loads the vectors), and the event loop's lag measured by a
    1 ms ticker during those queries (p50/p99/max), beside the same ticker on an idle loop.
@@ -45,11 +49,15 @@ from pathlib import Path
 from typing import Any
 
 from _common import print_table, write_json
+from _failure_kinds import failure_kind
 from juggler.triage.kb import (
     Cause,
+    Embedder,
+    HashingEmbedder,
     Incident,
     Indication,
     Resolution,
+    SemanticEmbedder,
     Signature,
     load_catalogue,
     match_causes,
@@ -140,10 +148,20 @@ def triage_signature(lines: list[str]) -> Signature | None:
     return signature_of(result, top=3)
 
 
+RANKINGS = ("lexical", "dense", "hybrid")
+
+
 async def juggler_rankings(
-    rows: list[dict[str, Any]], queries: list[int], folder: Path
+    rows: list[dict[str, Any]], queries: list[int], folder: Path, embedder: Embedder
 ) -> dict[str, list[list[int]]]:
-    async with open_store(folder / "logchunks.sqlite3", seed=False) as kb:
+    """Rankings of every query, keyed ``<ranking>/<project|content|triage>``.
+
+    Also ``<ranking>/cross``: the first 3 incidents of *other* projects, for every log
+    (the cross-project measure scores them by failure kind).
+    """
+    async with open_store(
+        folder / f"logchunks-{embedder.name}.sqlite3", seed=False, embedder=embedder
+    ) as kb:
         incidents = [
             Incident(
                 signature=signature_of_lines(r["chunk_text"]),
@@ -155,48 +173,134 @@ async def juggler_rankings(
         ]
         ids = await kb.add_incidents(incidents)
         row_of = {incident_id: n for n, incident_id in enumerate(ids)}
-        out: dict[str, list[list[int]]] = {"project": [], "content": [], "triage": []}
+        out: dict[str, list[list[int]]] = collections.defaultdict(list)
         triage_sigs = {i: triage_signature(rows[i]["lines"]) for i in queries}
-        for i in queries:
-            query = incidents[i].signature
-            for mode, project in (("project", rows[i]["repo"]), ("content", "")):
-                found = await kb.search(query, project=project, k=4)
-                ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
-                out[mode].append(ranked[:3])
-            sig = triage_sigs[i]
-            if sig is not None:
-                found = await kb.search(sig, project=rows[i]["repo"], k=4)
-                ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
-                out["triage"].append(ranked[:3])
+        for ranking in RANKINGS:
+            for i in queries:
+                query = incidents[i].signature
+                for mode, project in (("project", rows[i]["repo"]), ("content", "")):
+                    found = await kb.search(query, project=project, k=4, ranking=ranking)
+                    ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
+                    out[f"{ranking}/{mode}"].append(ranked[:3])
+                sig = triage_sigs[i]
+                if sig is not None:
+                    found = await kb.search(sig, project=rows[i]["repo"], k=4, ranking=ranking)
+                    ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
+                    out[f"{ranking}/triage"].append(ranked[:3])
+            for i, incident in enumerate(incidents):
+                # Enough results that 3 of other projects remain (a project has at most 10).
+                found = await kb.search(incident.signature, k=16, ranking=ranking)
+                others = [
+                    row_of[s.incident.id] for s in found if s.incident.project != rows[i]["repo"]
+                ]
+                out[f"{ranking}/cross"].append(others[:3])
         return out
 
 
+def _hits(rows: list[dict[str, Any]], queries: list[int], ranked: list[list[int]]) -> list[float]:
+    hits = [score(rows, i, r) for i, r in zip(queries, ranked, strict=True)]
+    return [sum(h[0] for h in hits) / len(hits), sum(h[1] for h in hits) / len(hits)]
+
+
+def cross_project(rows: list[dict[str, Any]], ranked: list[list[int]]) -> list[float]:
+    """Top-1 and top-3 by failure kind (bench/_failure_kinds.py), over logs of a known kind."""
+    kinds = [failure_kind(r["chunk"]) for r in rows]
+    asked = [i for i, kind in enumerate(kinds) if kind != "other"]
+    top1 = sum(bool(ranked[i]) and kinds[ranked[i][0]] == kinds[i] for i in asked)
+    top3 = sum(any(kinds[j] == kinds[i] for j in ranked[i][:3]) for i in asked)
+    return [top1 / len(asked), top3 / len(asked)]
+
+
+def chance_of_kind(rows: list[dict[str, Any]]) -> float:
+    """How often a random incident of another project has the query's kind (the floor)."""
+    kinds = [failure_kind(r["chunk"]) for r in rows]
+    asked = [i for i, kind in enumerate(kinds) if kind != "other"]
+    rates = []
+    for i in asked:
+        others = [kinds[j] for j, r in enumerate(rows) if r["repo"] != rows[i]["repo"]]
+        rates.append(others.count(kinds[i]) / len(others))
+    return statistics.fmean(rates)
+
+
+EMBEDDERS: tuple[tuple[str, Any], ...] = (
+    ("hashed TF-IDF", HashingEmbedder),
+    ("WordLlama", SemanticEmbedder),
+)
+
+
 def quality(data: Path, folder: Path) -> tuple[list[list[Any]], dict[str, Any]]:
+    """The ablation: lexical, dense and hybrid, with each embedder, on three questions."""
     rows = load_rows(data)
     queries = with_partner(rows)
-    started = time.perf_counter()
-    ranks = asyncio.run(juggler_rankings(rows, queries, folder))
-    juggler_s = time.perf_counter() - started
-    ranks["bm25"] = bm25_last_lines(rows, queries, against_chunks=False)
-    ranks["bm25_chunks"] = bm25_last_lines(rows, queries, against_chunks=True)
-    table, figures = [], {}
-    labels = {
-        "project": "juggler (labelled chunk, with project)",
-        "content": "juggler (labelled chunk, content only)",
-        "triage": "juggler (triage top-3 findings, with project)",
-        "bm25": "BM25, last 150 lines vs last 150 lines (baseline)",
-        "bm25_chunks": "BM25, last 150 lines vs labelled chunks",
-    }
-    for mode, label in labels.items():
-        if len(ranks[mode]) != len(queries):
-            continue
-        hits = [score(rows, i, r) for i, r in zip(queries, ranks[mode], strict=True)]
-        top1 = sum(h[0] for h in hits) / len(hits)
-        top3 = sum(h[1] for h in hits) / len(hits)
-        table.append([label, len(hits), top1, top3])
-        figures[mode] = {"top1": top1, "top3": top3, "n": len(hits)}
-    figures["juggler_wall_s"] = juggler_s
+    table: list[list[Any]] = []
+    figures: dict[str, Any] = {}
+    lexical_done = False
+    for embedder_label, embedder in EMBEDDERS:
+        started = time.perf_counter()
+        ranks = asyncio.run(juggler_rankings(rows, queries, folder, embedder()))
+        figures[f"{embedder_label} wall_s"] = time.perf_counter() - started
+        for ranking in RANKINGS:
+            if ranking == "lexical" and lexical_done:
+                continue  # BM25 alone does not depend on the embedder
+            label = (
+                "lexical (FTS5 BM25)" if ranking == "lexical" else f"{ranking}, {embedder_label}"
+            )
+            row = [label]
+            for mode in ("project", "content"):
+                row += _hits(rows, queries, ranks[f"{ranking}/{mode}"])
+            if len(ranks[f"{ranking}/triage"]) == len(queries):
+                row += _hits(rows, queries, ranks[f"{ranking}/triage"])
+            else:
+                row += ["", ""]
+            row += cross_project(rows, ranks[f"{ranking}/cross"])
+            table.append(row)
+            figures[label] = dict(zip(ABLATION_COLUMNS[1:], row[1:], strict=True))
+        lexical_done = True
+    tails = bm25_last_lines(rows, queries, against_chunks=False)
+    chunks = bm25_last_lines(rows, queries, against_chunks=True)
+    table.append(
+        [
+            "BM25, last 150 lines vs last 150 lines",
+            "",
+            "",
+            *_hits(rows, queries, tails),
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    table.append(
+        [
+            "BM25, last 150 lines vs labelled chunks",
+            "",
+            "",
+            *_hits(rows, queries, chunks),
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    chance = chance_of_kind(rows)
+    table.append(["chance (a random other project's incident)", "", "", "", "", "", "", chance, ""])
+    figures["queries"] = len(queries)
+    figures["cross_queries"] = sum(failure_kind(r["chunk"]) != "other" for r in rows)
+    figures["chance_of_kind"] = chance
     return table, figures
+
+
+ABLATION_COLUMNS = [
+    "ranking",
+    "project top-1",
+    "project top-3",
+    "content top-1",
+    "content top-3",
+    "triage top-1",
+    "triage top-3",
+    "cross-project kind top-1",
+    "cross-project kind top-3",
+]
 
 
 # -- latency at 10^5 -----------------------------------------------------------------------------
@@ -384,8 +488,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         table, out["quality"] = quality(args.data, folder)
+        q = out["quality"]
         print_table(
-            "Retrieval, leave-one-out on logchunks", ["method", "logs", "top-1", "top-3"], table
+            f"Retrieval ablation, leave-one-out on logchunks ({q['queries']} logs with a"
+            f" same-project partner; cross-project: {q['cross_queries']} logs of a known kind)",
+            ABLATION_COLUMNS,
+            table,
         )
         out["matcher"] = m = matcher(args.data, folder)
         base = m["read_split_mine_s"]

@@ -109,7 +109,8 @@ def demo(
     envvar="JUGGLER_KB",
     type=click.Path(dir_okay=False),
     help="Knowledge base file [default: $JUGGLER_KB, else kb_path of the config, else "
-    "kb.sqlite3 in the user data folder].",
+    "kb.sqlite3 in the user data folder]. $JUGGLER_EMBEDDER=semantic ranks similar incidents "
+    "with WordLlama (juggler[semantic]).",
 )
 @click.option("--no-kb", is_flag=True, help="No known causes or past incidents.")
 @click.option("--project", default="", help="Project of the logs (owner/repo).")

@@ -41,9 +41,18 @@ def check_trace(path: str) -> None:
 
 
 def check_kb(path: str | None) -> Path:
-    """The knowledge base opens (an SQLite file) or can be created; returns its path."""
-    from .kb import resolve_path  # the store (numpy, SQLite) loads only when a KB is used
+    """The knowledge base opens (an SQLite file) or can be created; returns its path.
 
+    Also checks ``$JUGGLER_EMBEDDER`` names an embedder that is installed.
+    """
+    from .kb import resolve_path  # the store (numpy, SQLite) loads only when a KB is used
+    from .kb._embed import default_embedder
+    from .kb._errors import EmbeddingError
+
+    try:
+        default_embedder()
+    except EmbeddingError as exc:
+        raise ConfigError(str(exc)) from None
     resolved = resolve_path(path)
     label = f"--kb {path}" if path else f"knowledge base {resolved}"
     if resolved.exists():

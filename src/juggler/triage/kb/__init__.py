@@ -20,6 +20,7 @@ if typing.TYPE_CHECKING:
     from ._embed import Embedder as Embedder
     from ._embed import HashingEmbedder as HashingEmbedder
     from ._embed import OpenAIEmbedder as OpenAIEmbedder
+    from ._embed import default_embedder as default_embedder
     from ._errors import CatalogueError as CatalogueError
     from ._errors import EmbeddingError as EmbeddingError
     from ._errors import KnowledgeBaseError as KnowledgeBaseError
@@ -37,9 +38,11 @@ if typing.TYPE_CHECKING:
     from ._paths import resolve_path as resolve_path
     from ._search import fts_query as fts_query
     from ._search import lexical_terms as lexical_terms
+    from ._semantic import SemanticEmbedder as SemanticEmbedder
     from ._signature import signature_of as signature_of
     from ._signature import signature_of_lines as signature_of_lines
     from ._store import KnowledgeStore as KnowledgeStore
+    from ._store import Ranking as Ranking
     from ._store import SqliteStore as SqliteStore
     from ._store import open_store as open_store
 
@@ -56,12 +59,15 @@ __all__ = [
     "KnowledgeBaseError",
     "KnowledgeStore",
     "OpenAIEmbedder",
+    "Ranking",
     "Resolution",
     "SchemaTooNew",
+    "SemanticEmbedder",
     "Signature",
     "SimilarIncident",
     "SqliteStore",
     "StoreBusy",
+    "default_embedder",
     "fts_query",
     "lexical_terms",
     "load_catalogue",
@@ -83,6 +89,7 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "Embedder": "._embed",
         "HashingEmbedder": "._embed",
         "OpenAIEmbedder": "._embed",
+        "default_embedder": "._embed",
         "CatalogueError": "._errors",
         "EmbeddingError": "._errors",
         "KnowledgeBaseError": "._errors",
@@ -99,9 +106,11 @@ __getattr__, __dir__ = _lazy.lazy_exports(
         "SimilarIncident": "._model",
         "fts_query": "._search",
         "lexical_terms": "._search",
+        "SemanticEmbedder": "._semantic",
         "signature_of": "._signature",
         "signature_of_lines": "._signature",
         "KnowledgeStore": "._store",
+        "Ranking": "._store",
         "SqliteStore": "._store",
         "open_store": "._store",
         "resolve_path": "._paths",

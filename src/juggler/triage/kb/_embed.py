@@ -12,8 +12,10 @@ Ollama, vLLM, llama.cpp server) with httpx, asynchronously.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
+import os
 import re
 import zlib
 from typing import TYPE_CHECKING, Final, Protocol, final
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     import httpx
     from numpy.typing import NDArray
 
-__all__ = ["Embedder", "HashingEmbedder", "OpenAIEmbedder", "tokens_of"]
+__all__ = ["Embedder", "HashingEmbedder", "OpenAIEmbedder", "default_embedder", "tokens_of"]
 
 _WORD: Final = re.compile(r"[^\W\d][\w.]*[^\W.]|[^\W\d]")
 # Words of one letter and the wildcard carry no meaning of their own.
@@ -209,3 +211,26 @@ class OpenAIEmbedder:
         if len(vectors) != len(batch) or len({len(v) for v in vectors}) > 1:
             raise EmbeddingError(url, f"expected {len(batch)} vectors of one size")
         return vectors
+
+
+def default_embedder() -> Embedder:
+    """The embedder ``$JUGGLER_EMBEDDER`` names: ``hashing`` (the default) or ``semantic``.
+
+    ``bench/kb_retrieval.py`` chose the default: the hashed TF-IDF fused with BM25 ranks as
+    well as WordLlama fused with BM25 on the shared logs, and needs no model.
+
+    Raises:
+        EmbeddingError: An unknown name, or ``semantic`` without ``juggler[semantic]``.
+    """
+    name = os.environ.get("JUGGLER_EMBEDDER", "").strip().lower() or "hashing"
+    if name == "hashing":
+        return HashingEmbedder()
+    if name == "semantic":
+        if importlib.util.find_spec("wordllama") is None:
+            raise EmbeddingError(
+                "JUGGLER_EMBEDDER=semantic", "needs pip install 'juggler[semantic]'"
+            )
+        from ._semantic import SemanticEmbedder
+
+        return SemanticEmbedder()
+    raise EmbeddingError(f"JUGGLER_EMBEDDER={name}", "unknown embedder: use hashing or semantic")

@@ -19,12 +19,12 @@ import contextlib
 import json
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, TypeVar, final
 
 import numpy as np
 
 from ._dense import DenseIndex
-from ._embed import HashingEmbedder
+from ._embed import default_embedder
 from ._errors import CatalogueError, EmbeddingError, StoreBusy
 from ._model import Cause, Incident, Signature, SimilarIncident
 from ._paths import resolve_path
@@ -52,7 +52,10 @@ if TYPE_CHECKING:
 
     from ._embed import Embedder
 
-__all__ = ["KnowledgeStore", "SqliteStore", "open_store"]
+__all__ = ["KnowledgeStore", "Ranking", "SqliteStore", "open_store"]
+
+# Which rankings a search fuses: both (the default), or one alone (for the ablation).
+Ranking: TypeAlias = Literal["hybrid", "lexical", "dense"]
 
 T = TypeVar("T")
 
@@ -109,7 +112,7 @@ class KnowledgeStore(Protocol):
         ...
 
     async def search(
-        self, query: Signature | str, *, project: str = "", k: int = 5
+        self, query: Signature | str, *, project: str = "", k: int = 5, ranking: Ranking = "hybrid"
     ) -> list[SimilarIncident]:
         """The ``k`` past incidents most like ``query``, same project first."""
         ...
@@ -428,7 +431,7 @@ class SqliteStore:
             return await asyncio.to_thread(index.search, vector, project=project)
 
     async def search(
-        self, query: Signature | str, *, project: str = "", k: int = 5
+        self, query: Signature | str, *, project: str = "", k: int = 5, ranking: Ranking = "hybrid"
     ) -> list[SimilarIncident]:
         """The ``k`` past incidents most like ``query``: hybrid, fused, same project first.
 
@@ -443,6 +446,8 @@ class SqliteStore:
             query: A signature (from :func:`signature_of`) or free text (masked first).
             project: The querying project, or ``""``.
             k: Results wanted.
+            ranking: ``"hybrid"`` (both rankings fused), ``"lexical"`` or ``"dense"`` alone
+                (``bench/kb_retrieval.py`` measures the three).
 
         If the embeddings endpoint fails, the results are lexical only (``dense_rank`` is
         ``None`` everywhere and ``cosine`` 0).
@@ -456,7 +461,12 @@ class SqliteStore:
         # In turn, not concurrently: the lexical trip also reads the data version the dense
         # index needs, and fewer threads at once means fewer GIL hand-offs for the loop.
         version, lex_all, lex_same = await self._lexical(text, project)
-        dense_all, dense_same = await self._dense(text, project, version)
+        dense_all: list[tuple[int, float]] = []
+        dense_same: list[tuple[int, float]] = []
+        if ranking != "lexical":
+            dense_all, dense_same = await self._dense(text, project, version)
+        if ranking == "dense":
+            lex_all, lex_same = [], []
         cosine = dict(dense_all) | dict(dense_same)
         lex_rank = {i: n for n, i in enumerate(lex_all, 1)}
         dense_rank = {i: n for n, (i, _) in enumerate(dense_all, 1)}
@@ -506,12 +516,14 @@ async def open_store(
 
     Args:
         path: The file; ``None`` resolves ``$JUGGLER_KB`` then the XDG data directory.
-        embedder: Vectors for new incidents and queries; default :class:`HashingEmbedder`.
+        embedder: Vectors for new incidents and queries; default: the one
+            ``$JUGGLER_EMBEDDER`` names (:func:`default_embedder`), :class:`HashingEmbedder`.
         seed: Fill a new file with the starter catalogue of causes.
 
     Raises:
         SchemaTooNew: The file was written by a newer juggler.
         StoreBusy: Another process kept the file locked past the deadline.
+        EmbeddingError: ``$JUGGLER_EMBEDDER`` names an unknown or missing embedder.
 
     Example:
         ::
@@ -522,13 +534,14 @@ async def open_store(
     """
     import aiosqlite  # lazy: cpu workers import this package only to match causes
 
+    embedder = embedder or default_embedder()  # a bad $JUGGLER_EMBEDDER fails before any I/O
     resolved = resolve_path(path)
     await asyncio.to_thread(prepare_file, resolved, seed=seed)
     conn = await aiosqlite.connect(resolved, isolation_level=None)
     try:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        store = SqliteStore(conn, path=resolved, embedder=embedder or HashingEmbedder())
+        store = SqliteStore(conn, path=resolved, embedder=embedder)
         with contextlib.suppress(EmbeddingError):
             # An endpoint that is down must not keep the KB closed: those incidents are still
             # found lexically, and get their vectors on a later open.
