@@ -23,6 +23,14 @@ def spin(x: int) -> int:
     return x
 
 
+def spin_long(x: int) -> int:
+    """About 30 ms of CPU: a cpu stage then hands over at most 3 items per call."""
+    deadline = time.thread_time() + 0.03
+    while time.thread_time() < deadline:
+        pass
+    return x
+
+
 def behave(item: tuple[str, object]) -> object:
     """``("ok", x)`` -> 2x; ``("die", _)`` exits the worker; ``("hang", s)`` sleeps ``s``;
     ``("mark", dir)`` writes its pid to ``dir/<pid>`` and sleeps until killed."""

@@ -10,7 +10,7 @@ import pytest
 
 import juggler
 from tests.pool_helpers import run
-from tests.runtime._work import double, pid_of, spin
+from tests.runtime._work import double, pid_of, spin, spin_long
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -123,15 +123,17 @@ def test_runtime_busy_when_full_and_not_waiting() -> None:
 
 
 def test_queued_items_are_bounded_across_runs() -> None:
-    """With a bound of 8 queued items, no moment sees more than 8 (plus one run's first call)."""
-    pipeline = juggler.Pipeline(juggler.cpu(spin))
+    """With a bound of 8 queued items, no moment sees more than 8 plus one call per run."""
+    pipeline = juggler.Pipeline(juggler.cpu(spin_long))
     peak = 0
+    runs, items = 3, 40
 
     async def body() -> list[juggler.RunReport]:
         nonlocal peak
         async with juggler.Runtime(workers=2, max_queued_items=8) as rt:
             tasks = [
-                asyncio.create_task(pipeline.run_async(range(60), runtime=rt)) for _ in range(3)
+                asyncio.create_task(pipeline.run_async(range(items), runtime=rt))
+                for _ in range(runs)
             ]
             while not all(t.done() for t in tasks):
                 queued = sum(rt.statistics().queued_items.values())
@@ -140,10 +142,13 @@ def test_queued_items_are_bounded_across_runs() -> None:
             return [await t for t in tasks]
 
     reports = run(body)
-    assert all(r.results == list(range(60)) for r in reports)
-    # A run with nothing queued may always queue its next call (a take of up to 1024), so
-    # the bound holds within one call; takes here are small because items are 2 ms.
-    assert 0 < peak <= 8 + 64
+    assert all(r.results == list(range(items)) for r in reports)
+    # A run with nothing queued may always queue its next call, so every run makes progress.
+    # A call is sized to about 0.05 s of work on 2 workers; items are >= 30 ms of CPU, so a
+    # call holds at most 3. Without the bound, each run keeps 2 calls per worker in flight
+    # (about 25 queued in all, measured).
+    one_call = 3
+    assert 0 < peak <= 8 + runs * one_call
 
 
 def test_a_runtime_that_is_not_running_is_refused() -> None:
@@ -183,3 +188,61 @@ def test_triage_runs_on_a_shared_runtime(tmp_path: Path) -> None:
     assert cpu_pids
     assert cpu_pids <= workers
     assert finished == 1
+
+
+def test_io_stages_of_many_runs_share_the_runtimes_threads() -> None:
+    """Runs on a runtime start no threads of their own; each stage keeps its concurrency."""
+    lock = threading.Lock()
+    in_flight = [0]
+    peak = [0]
+    names: set[str] = set()
+    gate = threading.Event()
+
+    def blocking(x: int) -> int:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            names.add(threading.current_thread().name)
+        gate.wait(0.02)
+        with lock:
+            in_flight[0] -= 1
+        return x
+
+    pipeline = juggler.Pipeline(juggler.io(blocking, concurrency=3))
+
+    async def body() -> tuple[int, int, list[juggler.RunReport], juggler.RuntimeStatistics]:
+        async with juggler.Runtime(workers=1, io_threads=8) as rt:
+            threads_at_start = threading.active_count()
+            reports = await asyncio.gather(
+                *(pipeline.run_async(range(k * 12, k * 12 + 12), runtime=rt) for k in range(4))
+            )
+            threads_after = threading.active_count()
+            return threads_at_start, threads_after, list(reports), rt.statistics()
+
+    threads_at_start, threads_after, reports, stats = run(body)
+    assert threads_after == threads_at_start  # no run started (or left) threads
+    for k, report in enumerate(reports):
+        assert sorted(report.results) == list(range(k * 12, k * 12 + 12))
+    assert names
+    assert all(name.startswith("juggler-io-") for name in names)
+    assert 3 < peak[0] <= 8  # runs overlapped; the runtime's 8 threads were the ceiling
+    assert stats.io_threads == 8
+    assert stats.io_threads_busy == 0
+
+
+def test_without_a_runtime_an_io_stage_has_threads_of_its_own() -> None:
+    names: set[str] = set()
+
+    def blocking(x: int) -> int:
+        names.add(threading.current_thread().name)
+        return x
+
+    report = juggler.Pipeline(juggler.io(blocking, name="fetch", concurrency=2)).run(range(20))
+    assert sorted(report.results) == list(range(20))
+    assert names
+    assert all(name.startswith("juggler-fetch-") for name in names)
+
+
+def test_io_threads_must_be_positive() -> None:
+    with pytest.raises(juggler.ConfigError, match="io_threads must be >= 1, got 0"):
+        juggler.Runtime(io_threads=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from typing import TYPE_CHECKING
@@ -170,3 +171,20 @@ def test_openapi_document_is_served(server: LiveServer) -> None:
     ):
         assert path in paths, path
     assert "multipart/form-data" in paths["/api/v1/runs"]["post"]["requestBody"]["content"]
+
+
+def test_the_server_warms_up_before_listening_and_keeps_no_trace_of_it(
+    server: LiveServer,
+) -> None:
+    # A first upload would otherwise import and compile on the event loop, stalling every
+    # other request (S3); the warm-up is a triage of a built-in log, off the books.
+    text = server.stderr()
+    warmed = re.search(r"warmed up: a triage of a built-in log took [\d.]+ s", text)
+    assert warmed, text
+    assert warmed.start() < text.index("listening on")
+    with server.client() as http:
+        assert http.get("/api/v1/runs").json()["runs"] == []
+        metrics = http.get("/metrics").text
+        assert 'juggler_runs_finished_total{state="done"}' not in metrics
+        assert "juggler_triage_seconds_count 0.0" in metrics
+    assert not any(server.data_dir.rglob(".warm-up"))

@@ -120,7 +120,7 @@ def test_upload_watch_findings_learn_and_search(tmp_path: Path) -> None:
             try:
                 page = browser.page
                 # A log that takes a moment, so progress can be seen arriving.
-                slow = big_log(1).decode() + failing_log("tests/test_pay.py::test_refund").decode()
+                slow = big_log(12).decode() + failing_log("tests/test_pay.py::test_refund").decode()
                 _drop_and_triage(page, server.url, "pay-build.log", slow, "acme/shop")
                 assert _progress_seen(page), "no live progress arrived before the run ended"
                 _wait_done(page)

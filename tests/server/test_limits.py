@@ -125,7 +125,7 @@ def test_run_ids_are_unguessable_and_filenames_are_only_labels(small_cap: LiveSe
 def test_wall_time_cap_cancels_and_marks_the_run(tmp_path: Path) -> None:
     for server in serving(tmp_path, "--run-timeout", "0.3"):
         with server.client() as http:
-            run_id = http.post("/api/v1/runs", content=big_log(2)).json()["id"]
+            run_id = http.post("/api/v1/runs", content=big_log(20)).json()["id"]
             info = wait_final(http, run_id)
             assert info["state"] == "cancelled"
             assert "wall-time cap of 0.3 s" in info["error"]

@@ -76,7 +76,7 @@ def test_health_stays_fast_under_concurrent_uploads(tmp_path: Path) -> None:
         limits = httpx.Limits(max_connections=200)
         async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as uploads:
             replies = await asyncio.gather(
-                *(uploads.post("/api/v1/runs", content=body) for _ in range(40))
+                *(uploads.post("/api/v1/runs", content=body) for _ in range(120))
             )
         return [(r.status_code, r.headers.get("retry-after")) for r in replies]
 

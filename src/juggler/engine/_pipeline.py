@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Callable, Coroutine, Iterable
 
     from ._backends._protocol import CpuBackend
+    from ._placement._threads import ThreadPool
     from ._runtime import Runtime
 
 T = TypeVar("T")
@@ -151,19 +152,23 @@ class Pipeline:
         self, runtime: Runtime, items: Iterable[Any] | AsyncIterable[Any], wait: bool
     ) -> RunReport:
         async with runtime.lease(wait=wait) as lease:
-            return await self._execute(items, lambda: lease, lease.run_id)
+            return await self._execute(
+                items, lambda: lease, lease.run_id, threads=runtime.io_thread_pool
+            )
 
     async def _execute(
         self,
         items: Iterable[Any] | AsyncIterable[Any],
         backend_factory: Callable[[], CpuBackend],
         run_id: str | None,
+        *,
+        threads: ThreadPool | None = None,
     ) -> RunReport:
         started = time.perf_counter()
         recorder = Recorder(asyncio.get_running_loop().time(), enabled=self._trace)
         if run_id is not None:
             recorder.run_id = run_id
-        ctx = RunContext(backend_factory, random.Random(self._seed), recorder)
+        ctx = RunContext(backend_factory, random.Random(self._seed), recorder, threads=threads)
         channels: list[Channel[Any]] = [Channel(channel_size(s)) for s in self.stages]
         channels.append(Channel(4096))
         results: list[Any] = []

@@ -68,8 +68,12 @@ class RunContext:
         backend_factory: Callable[[], CpuBackend],
         rng: random.Random,
         recorder: Recorder,
+        *,
+        threads: ThreadPool | None = None,
     ) -> None:
         self.recorder = recorder
+        #: A runtime's threads, shared by the io stages of all its runs (else their own).
+        self.shared_threads = threads
         self.progress = Progress([])  # replaced by the run's live one
         self._backend_factory = backend_factory
         self._backend: CpuBackend | None = None
@@ -241,7 +245,10 @@ class StageRunner:
 
     async def run(self) -> None:
         stage = self.stage
-        if self.mode == "thread":
+        if stage.placement == "io" and self.ctx.shared_threads is not None:
+            # (An ``auto`` stage keeps threads of its own: it measures their CPU clocks.)
+            self.threads = self.ctx.shared_threads
+        elif self.mode == "thread":
             self.threads = ThreadPool(self._workers, name=stage.name)
             self.ctx.thread_pools.append(self.threads)
             self.threads.start()

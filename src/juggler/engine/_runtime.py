@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, final
 
 from ._backends._lease import QueueBound, RunLease
 from ._errors import ConfigError, RuntimeBusy
+from ._placement._threads import ThreadPool
 from ._procpool._signals import sigterm_as_sigint
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class RuntimeStatistics:
         runs_refused: ``RuntimeBusy`` raised since.
         max_runs: The bound on runs in flight.
         max_queued_items: The bound on queued items.
+        io_threads: Threads the ``io`` stages of every run share.
+        io_threads_busy: Of those, running a call now.
     """
 
     backend: str
@@ -66,6 +69,8 @@ class RuntimeStatistics:
     runs_refused: int = 0
     max_runs: int = 0
     max_queued_items: int = 0
+    io_threads: int = 0
+    io_threads_busy: int = 0
 
 
 @final
@@ -92,6 +97,10 @@ class Runtime:
             that has items queued waits before queueing more past this bound.
         grace_s: How long items in flight get to finish when the runtime closes.
         preload: Modules of the functions runs will use, imported once by the forkserver.
+        io_threads: Threads for the ``io`` stages of every run, started once with the
+            runtime; a stage still runs at most its ``concurrency`` calls at once. (A run
+            without a runtime starts threads per stage, which under load costs the event
+            loop a GIL hand-off per thread started.)
 
     Raises:
         ConfigError: A bound is below 1, or ``cluster`` is given without Dask installed.
@@ -106,6 +115,7 @@ class Runtime:
         max_queued_items: int = 1_000_000,
         grace_s: float = 1.5,
         preload: Sequence[str] = (),
+        io_threads: int = 32,
     ) -> None:
         if workers is not None and workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
@@ -113,12 +123,15 @@ class Runtime:
             raise ConfigError(f"max_runs must be >= 1, got {max_runs}")
         if max_queued_items < 1:
             raise ConfigError(f"max_queued_items must be >= 1, got {max_queued_items}")
+        if io_threads < 1:
+            raise ConfigError(f"io_threads must be >= 1, got {io_threads}")
         self._workers = workers
         self._cluster = cluster
         self._max_runs = max_runs
         self._grace_s = grace_s
         self._preload = tuple(preload)
         self._bound = QueueBound(max_queued_items)
+        self._threads = ThreadPool(io_threads, name="io")
         self._backend: SharedCpuBackend | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -140,14 +153,18 @@ class Runtime:
         backend = self._make_backend()
         await backend.start()
         self._backend = backend
+        self._threads.start()
 
     async def aclose(self) -> None:
         """Stop the workers: items in flight get ``grace_s`` to finish, then are killed."""
         if self._closed:
             return
         self._closed = True
-        if self._backend is not None:
-            await self._backend.aclose(grace_s=self._grace_s)
+        try:
+            if self._backend is not None:
+                await self._backend.aclose(grace_s=self._grace_s)
+        finally:
+            await self._threads.aclose(grace_s=self._grace_s)
 
     async def __aenter__(self) -> Runtime:
         await self.start()
@@ -220,6 +237,7 @@ class Runtime:
     def statistics(self) -> RuntimeStatistics:
         """Runs in flight, queued items per run, worker pids and their state."""
         backend = self._backend
+        threads = self._threads.statistics()
         return RuntimeStatistics(
             backend="local" if self._cluster is None else "dask",
             runs_in_flight=len(self._leases),
@@ -231,6 +249,8 @@ class Runtime:
             runs_refused=self._refused,
             max_runs=self._max_runs,
             max_queued_items=self._bound.limit,
+            io_threads=threads.threads,
+            io_threads_busy=threads.busy,
         )
 
     # ------------------------------------------------------------------ runs
@@ -266,6 +286,11 @@ class Runtime:
             del self._leases[run_id]
             self._finished += 1
             self._wake_one()
+
+    @property
+    def io_thread_pool(self) -> ThreadPool:
+        """The threads every run's ``io`` stages share (for the engine's stage runners)."""
+        return self._threads
 
     def _wake_one(self) -> None:
         for waiter in self._slot_waiters:

@@ -52,6 +52,7 @@ def create_app(settings: ServeSettings, *, auth: Auth | None = None) -> ASGIApp:
             workers=settings.workers, cluster=settings.cluster, max_runs=settings.max_runs
         ) as runtime:
             runner = Runner(settings, store, metrics, runtime)
+            await runner.warm_up()
             app.state.store, app.state.metrics, app.state.runner = store, metrics, runner
             watcher = asyncio.create_task(metrics.watch_loop(lambda: stopping))
             try:

@@ -31,6 +31,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("juggler.server")
 _PROGRESS_EVERY_S = 0.5
 _FINDINGS_SHOWN = 20
+# A made-up failed build with a baseline, for the start-up warm-up: it takes the triage
+# through every path a real upload takes (scan, diff, rank, recall, memo).
+_WARM_UP_LOG = """\
+##[group]Run pytest -q
+collected 3 items
+tests/test_warm.py ..F
+=================================== FAILURES ===================================
+___________________________________ test_up ____________________________________
+    def test_up():
+>       assert up() == 2
+E       AssertionError: assert 1 == 2
+FAILED tests/test_warm.py::test_up - AssertionError: assert 1 == 2
+##[error]Process completed with exit code 1.
+"""
+_WARM_UP_BASELINE = "##[group]Run pytest -q\ncollected 3 items\ntests/test_warm.py ...\n"
 
 
 class Busy(Exception):
@@ -97,6 +112,37 @@ class Runner:
     @property
     def queued(self) -> int:
         return len(self._tasks) - len(self._running) + self._reserved
+
+    async def warm_up(self) -> None:
+        """Triage a small made-up log once, before the server accepts connections.
+
+        The first upload would otherwise import modules, compile regexes and load templates
+        on the event loop, holding every other request (``/healthz`` too) for up to 160 ms
+        at a time (``bench/serve_load.py`` S3); the workers would import the scan's modules
+        during a user's run. The warm-up run is in no store, metric or list.
+        """
+        folder = self.settings.runs_dir / ".warm-up"
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+            failed, passed = folder / "failed.log", folder / "passed.log"
+            await asyncio.to_thread(failed.write_text, _WARM_UP_LOG)
+            await asyncio.to_thread(passed.write_text, _WARM_UP_BASELINE)
+            result = await triage_async(
+                [str(failed)],
+                baseline=[str(passed)],
+                kb=self.settings.kb_path,
+                runtime=self.runtime,
+                workers=self.settings.workers,
+            )
+            await asyncio.to_thread(write_outputs, result, folder / "out")
+            log.info(
+                "warmed up: a triage of a built-in log took %.2f s", time.monotonic() - started
+            )
+        except Exception as exc:  # a slower first run is no reason not to serve
+            log.warning("warm-up triage failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
 
     def reserve(self) -> None:
         """Hold a place for an upload about to be read, or raise :class:`Busy`."""
