@@ -92,7 +92,7 @@ def _timed(start: Any, run: Any, close: Any, n: int) -> dict[str, Any]:
 def noop_juggler(n: int, batch_size: int | None) -> dict[str, Any]:
     import asyncio
 
-    from juggler.engine._procpool import ProcessPool
+    from juggler.engine._backends._procpool import ProcessPool
 
     async def main() -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -223,7 +223,7 @@ def cpu_serial(n_iter: int) -> dict[str, Any]:
 def cpu_juggler(n_iter: int) -> dict[str, Any]:
     import asyncio
 
-    from juggler.engine._procpool import ProcessPool
+    from juggler.engine._backends._procpool import ProcessPool
 
     async def main() -> dict[str, Any]:
         async with ProcessPool(workers=WORKERS) as pool:
@@ -355,8 +355,8 @@ def crash_juggler() -> dict[str, Any]:
     import asyncio
     import tempfile
 
-    from juggler.engine._placement._backend import Failed, Ok
-    from juggler.engine._procpool import ProcessPool
+    from juggler.engine._backends._procpool import ProcessPool
+    from juggler.engine._backends._protocol import Failed, Ok
 
     stamp = tempfile.NamedTemporaryFile(delete=False, suffix=".stamps")
     stamp.close()

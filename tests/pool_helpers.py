@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, TypeVar
 
-from juggler.engine._placement._backend import Ok, Outcome
+from juggler.engine._backends._protocol import Ok, Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

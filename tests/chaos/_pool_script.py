@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from juggler.engine._procpool import ProcessPool, sigterm_as_sigint
-from juggler.engine._procpool._faults import Fault, run_with_faults
+from juggler.engine._backends._procpool import ProcessPool, sigterm_as_sigint
+from juggler.engine._backends._procpool._faults import Fault, run_with_faults
 
 
 async def main(mode: str) -> None:

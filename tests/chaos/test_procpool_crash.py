@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import psutil
 import pytest
 
+from juggler.engine._backends._procpool import PoolStatistics, ProcessPool
+from juggler.engine._backends._procpool._faults import Fault, burn, digest, run_with_faults
+from juggler.engine._backends._protocol import Failed, Ok, Outcome, Raised
 from juggler.engine._errors import ItemTimeout, PoisonItem
-from juggler.engine._placement._backend import Failed, Ok, Outcome, Raised
-from juggler.engine._procpool import PoolStatistics, ProcessPool
-from juggler.engine._procpool._faults import Fault, burn, digest, run_with_faults
 from tests.pool_helpers import ids, plain
 from tests.pool_helpers import run as run_with_limit
 

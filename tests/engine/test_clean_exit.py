@@ -107,7 +107,7 @@ _KEEPER_SCRIPT = textwrap.dedent(
     import asyncio
     import multiprocessing.forkserver as fs
 
-    from juggler.engine._procpool._supervisor import ProcessPool
+    from juggler.engine._backends._procpool._supervisor import ProcessPool
 
     def double(x: int) -> int:
         return 2 * x

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import juggler
-from juggler.engine._procpool._protocol import check_importable
+from juggler.engine._backends._procpool._protocol import check_importable
 
 from . import _decorated_stages
 

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import psutil
 import pytest
 
-from juggler.engine._errors import ConfigError, ItemTimeout, PoisonItem, PoolClosed
-from juggler.engine._placement._backend import Failed, Ok, Raised
-from juggler.engine._procpool import FileRange, ProcessPool, check_importable, sigterm_as_sigint
-from juggler.engine._procpool._faults import (
+from juggler.engine._backends._procpool import (
+    FileRange,
+    ProcessPool,
+    check_importable,
+    sigterm_as_sigint,
+)
+from juggler.engine._backends._procpool._faults import (
     Fault,
     burn,
     digest,
@@ -28,9 +31,11 @@ from juggler.engine._procpool._faults import (
     read_range,
     run_with_faults,
 )
-from juggler.engine._procpool._protocol import FrameReader, encode_frame
-from juggler.engine._procpool._state import Job
-from juggler.engine._procpool._supervisor import _enlarge_pipe
+from juggler.engine._backends._procpool._protocol import FrameReader, encode_frame
+from juggler.engine._backends._procpool._state import Job
+from juggler.engine._backends._procpool._supervisor import _enlarge_pipe
+from juggler.engine._backends._protocol import Failed, Ok, Raised
+from juggler.engine._errors import ConfigError, ItemTimeout, PoisonItem, PoolClosed
 from tests.pool_helpers import ids, plain, run
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ _GRACE_S = 1.5
 
 
 def _default_backend(workers: int | None, preload: tuple[str, ...]) -> CpuBackend:
-    from ._procpool._supervisor import ProcessPool
+    from ._backends._procpool._supervisor import ProcessPool
 
     return ProcessPool(workers=workers, preload=preload)
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, final
 
 from ._backends._lease import QueueBound, RunLease
+from ._backends._procpool._signals import sigterm_as_sigint
 from ._errors import ConfigError, RuntimeBusy
 from ._placement._threads import ThreadPool
-from ._procpool._signals import sigterm_as_sigint
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence

@@ -20,8 +20,8 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, final, overload
 
+from ._backends._procpool._protocol import check_placeable
 from ._errors import ConfigError
-from ._procpool._protocol import check_placeable
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, final
 
 from .._errors import ConfigError, ItemTimeout, PoisonItem, PoolClosed
-from .._procpool._protocol import FnRef, RefCache
-from .._procpool._state import Job
 from ._fair import FairShare
+from ._procpool._protocol import FnRef, RefCache
+from ._procpool._state import Job
 from ._protocol import Failed, Ok, Outcome, Raised
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import time
 import traceback
 from typing import Any
 
-from .._procpool._protocol import RemoteError, resolve
+from ._procpool._protocol import RemoteError, resolve
 
 # Per item: (True, value, start, end) or (False, (error, traceback text), start, end).
 ItemResult = tuple[bool, Any, float, float]

@@ -1,15 +1,15 @@
-"""The supervised process pool (``engine/_procpool``) as a backend that runs share."""
+"""The supervised process pool (``engine/_backends/_procpool``) as a backend that runs share."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, final
 
-from .._procpool._supervisor import ProcessPool
+from ._procpool._supervisor import ProcessPool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from .._procpool._stats import PoolStatistics
+    from ._procpool._stats import PoolStatistics
     from ._protocol import Outcome
 
 

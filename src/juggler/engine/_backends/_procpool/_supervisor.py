@@ -41,15 +41,15 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast, final
 
-from .._backends._fair import FairShare
-from .._errors import (
+from ..._errors import (
     ConfigError,
     ItemTimeout,
     PoisonItem,
     PoolClosed,
     WorkerCrashed,
 )
-from .._placement._backend import Failed, Ok, Outcome, Raised
+from .._fair import FairShare
+from .._protocol import Failed, Ok, Outcome, Raised
 from . import _cleanup
 from ._mainguard import check_main_reimportable
 from ._protocol import (
@@ -83,7 +83,7 @@ _QUEUE_AHEAD_S = 0.05
 """Queue ~50 ms of work per worker (2..``_MAX_DEPTH`` batches): enough that a worker does not
 wait for a parent that the scheduler is slow to run, little enough to keep the tail balanced."""
 _READ_CHUNK = 1 << 18
-_WORKER_MODULE = "juggler.engine._procpool._worker"
+_WORKER_MODULE = "juggler.engine._backends._procpool._worker"
 _MAX_STARTUP_FAILURES = 5
 """Workers in a row that die before saying ``READY``: the pool is broken, stop respawning."""
 # Room in each worker's result pipe. The default 64 KiB makes a worker with a large result
@@ -111,7 +111,7 @@ def _signal_name(number: int) -> str:
 class ProcessPool:
     """A supervised pool of worker processes behind the ``cpu`` placement.
 
-    Implements :class:`~juggler.engine._placement._backend.CpuBackend`. Use it as an async
+    Implements :class:`~juggler.engine._backends._protocol.CpuBackend`. Use it as an async
     context manager (``async with ProcessPool() as pool``) or call :meth:`start` and
     :meth:`aclose` yourself.
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-    from .._placement._backend import Outcome
+    from .._protocol import Outcome
     from ._protocol import FnRef
 
 __all__ = ["MAX_BATCH", "TARGET_BATCH_S", "Batch", "Job", "WorkerHandle"]

@@ -22,7 +22,7 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .._errors import ConfigError
+from ..._errors import ConfigError
 
 if TYPE_CHECKING:
     from types import FrameType, ModuleType

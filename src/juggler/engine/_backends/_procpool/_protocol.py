@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError
+from ..._errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
