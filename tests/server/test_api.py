@@ -83,11 +83,25 @@ def test_upload_triage_read_learn_search(server: LiveServer) -> None:
         assert learned.json()["incidents"] >= 1
         hits = http.get("/api/v1/kb/search", params={"q": "assert 502 == 200 test_login"}).json()
         assert any(h["cause"] == "login proxy returned 502" for h in hits["results"])
+        # The same failure again: its page shows the learned incident as 100 % alike (the
+        # similarity people read), never the rank-fusion score (0.033 for an identical log).
+        again = http.post(
+            "/api/v1/runs",
+            files={"log": ("ci build.log", failing_log())},
+            data={"project": "acme/web"},
+        ).json()["id"]
+        assert wait_final(http, again)["state"] == "done"
+        page = http.get(f"/runs/{again}").text
+        assert "login proxy returned 502" in page
+        assert "<b>100% alike</b> · acme/web · same project" in page
+        assert "score 0.0" not in page
+        kb_page = http.get("/kb", params={"q": "assert 502 == 200 test_login"}).text
+        assert re.search(r"<b>\d+% alike</b>", kb_page)
         runs = http.get("/api/v1/runs", params={"project": "acme/web"}).json()["runs"]
-        assert [r["id"] for r in runs] == [run_id]
+        assert [r["id"] for r in runs] == [again, run_id]
         assert http.get("/api/v1/runs", params={"project": "other/x"}).json()["runs"] == []
         metrics = http.get("/metrics").text
-        assert 'juggler_runs_finished_total{state="done"} 1.0' in metrics
+        assert 'juggler_runs_finished_total{state="done"} 2.0' in metrics
         assert "juggler_triage_seconds_bucket" in metrics
         assert "juggler_event_loop_lag_seconds" in metrics
         assert "juggler_queue_depth" in metrics
