@@ -56,6 +56,7 @@ from juggler.triage.kb import (
     HashingEmbedder,
     Incident,
     Indication,
+    Ranking,
     Resolution,
     SemanticEmbedder,
     Signature,
@@ -148,7 +149,7 @@ def triage_signature(lines: list[str]) -> Signature | None:
     return signature_of(result, top=3)
 
 
-RANKINGS = ("lexical", "dense", "hybrid")
+RANKINGS: tuple[Ranking, ...] = ("lexical", "dense", "hybrid")
 
 
 async def juggler_rankings(
@@ -175,18 +176,23 @@ async def juggler_rankings(
         row_of = {incident_id: n for n, incident_id in enumerate(ids)}
         out: dict[str, list[list[int]]] = collections.defaultdict(list)
         triage_sigs = {i: triage_signature(rows[i]["lines"]) for i in queries}
+
+        async def others_than(
+            i: int, query: Signature, project: str, ranking: Ranking
+        ) -> list[int]:
+            """The top 3 rows for ``query``, leaving out log ``i``'s own incident."""
+            found = await kb.search(query, project=project, k=4, ranking=ranking)
+            return [row_of[s.incident.id] for s in found if s.incident.id != ids[i]][:3]
+
         for ranking in RANKINGS:
             for i in queries:
                 query = incidents[i].signature
                 for mode, project in (("project", rows[i]["repo"]), ("content", "")):
-                    found = await kb.search(query, project=project, k=4, ranking=ranking)
-                    ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
-                    out[f"{ranking}/{mode}"].append(ranked[:3])
+                    out[f"{ranking}/{mode}"].append(await others_than(i, query, project, ranking))
                 sig = triage_sigs[i]
                 if sig is not None:
-                    found = await kb.search(sig, project=rows[i]["repo"], k=4, ranking=ranking)
-                    ranked = [row_of[s.incident.id] for s in found if s.incident.id != ids[i]]
-                    out[f"{ranking}/triage"].append(ranked[:3])
+                    top = await others_than(i, sig, rows[i]["repo"], ranking)
+                    out[f"{ranking}/triage"].append(top)
             for i, incident in enumerate(incidents):
                 # Enough results that 3 of other projects remain (a project has at most 10).
                 found = await kb.search(incident.signature, k=16, ranking=ranking)
@@ -256,32 +262,11 @@ def quality(data: Path, folder: Path) -> tuple[list[list[Any]], dict[str, Any]]:
             table.append(row)
             figures[label] = dict(zip(ABLATION_COLUMNS[1:], row[1:], strict=True))
         lexical_done = True
-    tails = bm25_last_lines(rows, queries, against_chunks=False)
-    chunks = bm25_last_lines(rows, queries, against_chunks=True)
-    table.append(
-        [
-            "BM25, last 150 lines vs last 150 lines",
-            "",
-            "",
-            *_hits(rows, queries, tails),
-            "",
-            "",
-            "",
-            "",
-        ]
-    )
-    table.append(
-        [
-            "BM25, last 150 lines vs labelled chunks",
-            "",
-            "",
-            *_hits(rows, queries, chunks),
-            "",
-            "",
-            "",
-            "",
-        ]
-    )
+    for label, against_chunks in (("last 150 lines", False), ("labelled chunks", True)):
+        ranked = bm25_last_lines(rows, queries, against_chunks=against_chunks)
+        blank = ["", ""]
+        row = [f"BM25, last 150 lines vs {label}", *blank, *_hits(rows, queries, ranked)]
+        table.append([*row, *blank, *blank])
     chance = chance_of_kind(rows)
     table.append(["chance (a random other project's incident)", "", "", "", "", "", "", chance, ""])
     figures["queries"] = len(queries)
