@@ -184,3 +184,17 @@ def test_warnings_rank_first_when_the_step_treats_them_as_errors() -> None:
     log = _travis(body)
     top = find_failures(log, path="b.log")["findings"][0]
     assert "unused variable" in top["title"]
+
+
+def test_a_line_its_tool_tags_as_a_warning_ranks_below_the_same_line_as_an_error() -> None:
+    # apt's "W:" and a tool's "WARNING:" say "failed" without failing the build.
+    def score_of(line: str) -> float:
+        body = ["compiling 12 modules", "", "building the docs", "", line, "", "docs built"]
+        findings = find_failures(_travis(body, command="make check"), path="b.log")["findings"]
+        return next(f["score"] for f in findings if "Failed to" in f["title"])
+
+    for tag, error_tag, message in (
+        ("W:", "E:", "Failed to fetch http://apt.example.org/dists/focal/InRelease"),
+        ("WARNING:", "ERROR:", "Failed to build optional extension speedups"),
+    ):
+        assert score_of(f"{tag} {message}") < 0.8 * score_of(f"{error_tag} {message}"), tag

@@ -77,6 +77,10 @@ _VIEW_FAMILIES = frozenset({"step_tail", "novel"})
 #: Findings returned at most.
 MAX_FINDINGS = 10
 
+# A line its tool tags as a warning ("W: Failed to fetch ...", "WARNING: ... failed") did not
+# fail the build, whatever words follow the tag.
+_WARNING_TAG = re.compile(r"^\W{0,3}(?:W|WARN|WARNING)(?::|\]|\s+-)\s", re.IGNORECASE)
+
 _KIND_BONUS = {
     "test_failure": 0.05,
     "compile_error": 0.05,
@@ -377,6 +381,8 @@ def _score(
     severity = min(1.0, c.severity + _KIND_BONUS.get(c.kind, 0.0))
     if c.family == "generic" and is_good_news(c.title):
         severity *= 0.3
+    if _WARNING_TAG.match(view.text(head_line)):
+        severity *= 0.5
     position = _position(c, analysis, view.total)
     if with_baseline:
         share = sum(1 for n in shown if view.novel(n)) / len(shown)
