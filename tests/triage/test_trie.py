@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from juggler.triage._trie import words_regex
+from juggler.triage._trie import lines_matching, words_regex
 
 _WORDS = st.lists(st.text(alphabet="abc-_ .", min_size=1, max_size=5), min_size=1, max_size=12)
 
@@ -32,3 +32,10 @@ def test_special_characters_are_literal() -> None:
     assert pattern.search("axb") is None
     assert pattern.search("say (x) now").group() == "(x)"
     assert pattern.search("c*d").group() == "c*"
+
+
+def test_lines_matching_names_each_matching_line_once_in_order() -> None:
+    lines = ["ok", "token token token", "", "no", "a token", "TOKEN"]
+    assert list(lines_matching(lines, re.compile("token"))) == [1, 4]
+    assert list(lines_matching(lines, re.compile("missing"))) == []
+    assert list(lines_matching([], re.compile("x"))) == []

@@ -19,14 +19,12 @@ declared, by their shape.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from ._secret_rules import RULES, SecretRule
-from ._trie import words_regex
+from ._trie import lines_matching, words_regex
 from .detect._normalise import visible
 
 if TYPE_CHECKING:
@@ -231,16 +229,8 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
     listed = list(keys)
     if not listed:
         return {}
-    joined = "\n".join(listed).lower()
-    starts = list(itertools.accumulate((len(k) + 1 for k in listed), initial=0))
-    found = []
-    # One search per key that holds a keyword: after a hit, go on at the next key's start
-    # (a log's keys can hold thousands of "key=" or "token" words).
-    match = _TRIGGER.search(joined)
-    while match is not None:
-        index = bisect.bisect_right(starts, match.start()) - 1
-        found.append(index)
-        match = _TRIGGER.search(joined, starts[index + 1])
+    # One search per key that holds a keyword (a log's keys can hold thousands of "key=").
+    found = lines_matching([k.lower() for k in listed], _TRIGGER)
     changed = {}
     for index in found:
         key = listed[index]

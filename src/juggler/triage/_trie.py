@@ -1,14 +1,36 @@
-"""One regex for many literal words, shaped so that ``re`` scans text fast."""
+"""Fast searches over many lines: one regex for many literal words, shaped so that ``re``
+scans text fast, and which lines of a joined text a regex finds."""
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
-__all__ = ["words_regex"]
+__all__ = ["lines_matching", "words_regex"]
+
+
+def lines_matching(lines: list[str], pattern: re.Pattern[str]) -> Iterator[int]:
+    """Indexes, in order, of the ``lines`` on which ``pattern`` matches (lines hold no ``\n``).
+
+    One search over the joined lines, and after a hit the next search starts at the next
+    line: a line with many matches costs one. Most lines of most logs match nothing, which
+    the single pass rules out at ``re``'s own speed.
+    """
+    text = "\n".join(lines)
+    match = pattern.search(text)
+    if match is None:
+        return
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+    while match is not None:
+        index = bisect_right(starts, match.start()) - 1
+        yield index
+        match = pattern.search(text, starts[index + 1])
+
 
 _Trie = dict[str, "_Trie"]
 

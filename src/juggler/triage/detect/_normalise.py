@@ -9,8 +9,8 @@ line gives exactly one output line.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from itertools import accumulate
+
+from .._trie import lines_matching
 
 # CSI sequences (colours, erase-line), OSC titles, and lone charset/keypad switches.
 _ANSI = re.compile(
@@ -79,15 +79,8 @@ def visible_lines(lines: list[str]) -> list[str]:
     (most lines of most logs) only lose their trailing white space.
     """
     out = [line.rstrip() for line in lines]
-    text = "\n".join(lines)
-    match = _NEEDS_WORK.search(text)
-    if match is None:
-        return out
-    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
-    while match is not None:
-        index = bisect_right(starts, match.start()) - 1
+    for index in lines_matching(lines, _NEEDS_WORK):
         out[index] = visible(lines[index])
-        match = _NEEDS_WORK.search(text, starts[index + 1])
     return out
 
 

@@ -14,6 +14,7 @@ in (key and template are then the same), so detectors and ranking never depend o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from typing import Any, Protocol
@@ -109,8 +110,12 @@ def _miner_available() -> bool:
 MINER = _miner_available()
 
 
-#: The process's key cache, shared by every chunk it scans (see :func:`key_counter`).
-_KEYS: list[Any] = []
+@functools.cache
+def _process_keys() -> Any:
+    """The process's key cache, shared by every chunk it scans (see :func:`key_counter`)."""
+    from ..scrape._templates import KeyCache
+
+    return KeyCache()
 
 
 def key_counter() -> KeyCounter:
@@ -121,11 +126,9 @@ def key_counter() -> KeyCounter:
     scan there. Keys are a pure function of the line, and the cache is bounded.
     """
     if MINER:
-        from ..scrape._templates import KeyCache, TemplateMiner
+        from ..scrape._templates import TemplateMiner
 
-        if not _KEYS:
-            _KEYS.append(KeyCache())
-        return TemplateMiner(cache=_KEYS[0])
+        return TemplateMiner(cache=_process_keys())
     return _LocalCounter()
 
 
