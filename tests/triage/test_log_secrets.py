@@ -7,10 +7,12 @@ import string
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from juggler.triage import InputError
+from juggler.triage import InputError, _secrets
 from juggler.triage._findings import scan_chunk
-from juggler.triage._secrets import marker, redact_lines, redact_scan, redact_text
+from juggler.triage._secrets import marker, redact_lines, redact_scan, redact_text, redact_texts
 from juggler.triage.ingest import iter_sources
 from juggler.triage.pipeline import plan_source, scan_job, triage
 from tests.cli.test_secrets import _rnd, log_canaries, secret_log
@@ -88,6 +90,24 @@ def test_assignments_headers_and_urls(line: str, expected: str) -> None:
 def test_prose_masks_and_placeholders_are_left_alone(line: str) -> None:
     """Words about secrets, masked values and variables are not secrets: unchanged."""
     assert redact_text(line) == line
+
+
+def test_many_texts_redact_as_each_would_alone() -> None:
+    texts = [
+        "ok",
+        "",
+        "curl -H 'Authorization: Bearer abc.def' https://example.org",
+        "KeyError: 'password'",
+        "db password=hunter2 and token=" + "t" * 20,
+        "Password: hunter2",
+    ]
+    redacted = redact_texts(texts)
+    assert redacted == [redact_text(t) for t in texts]
+    assert "hunter2" not in "".join(redacted)
+    assert redacted[0] == "ok"
+    several = ["line one password=hunter2\nline two token=abcdef123456", "fine"]
+    assert redact_texts(several) == [redact_text(t) for t in several]
+    assert "hunter2" not in redact_texts(several)[0]
 
 
 def test_pem_block_bodies_are_masked_line_by_line() -> None:
@@ -170,3 +190,20 @@ def test_findings_do_not_move(tmp_path: Path) -> None:
     shape = [[(f["line_start"], f["line_end"], f["kind"], f["excerpt"]) for f in d] for d in found]
     assert shape[0] == shape[1]
     assert len(shape[0]) >= 2
+
+
+_ASSIGNMENT_PARTS = st.sampled_from(
+    [
+        *("password", "PASSWD", "pwd", "token", "api_key", "Secret", "credentials", "apikey"),
+        *("=", ": ", ":=", " => ", '"', "'", " ", ".", "-", "_", "a", "Z", "9"),
+        *("hunter2", "x" * 45, "org.apache.hadoop.mapred.TaskAttemptListenerImpl", "ſ", "\u212a"),
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.lists(_ASSIGNMENT_PARTS, max_size=14).map("".join))
+def test_assignments_are_redacted_as_one_sub_over_the_line_would(text: str) -> None:
+    assert _secrets._redact_assignments(text) == _secrets._ASSIGNMENT.sub(
+        _secrets._replace_assignment, text
+    )

@@ -72,6 +72,8 @@ POOL = [
     "error " + "y" * 2100,
     "first half error\nsecond half failed",
     "connection refused, retrying",
+    # A rule's regex matches, but the line holds none of its needles: no hit.
+    "Resolving deltas: 100% (3/3), completed with 2 local objects.",
 ]
 
 
@@ -258,6 +260,19 @@ _RAW = [
     "",
     "T is for text",
     "exit",
+    # Build status lines, and near misses that start the same way.
+    "Done. Your build exited with 1.",
+    "Done. Nothing to do",
+    "Job succeeded",
+    "Cleaning up orphan processes",
+    "##[endgroup]",
+    "##[warning]slow",
+    "[INFO] BUILD SUCCESS",
+    "** BUILD FAILED **",
+    "Finished: SUCCESS",
+    "Finished: compiling",
+    "$ ",
+    "Build step without quotes",
 ]
 
 

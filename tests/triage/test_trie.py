@@ -39,3 +39,17 @@ def test_lines_matching_names_each_matching_line_once_in_order() -> None:
     assert list(lines_matching(lines, re.compile("token"))) == [1, 4]
     assert list(lines_matching(lines, re.compile("missing"))) == []
     assert list(lines_matching([], re.compile("x"))) == []
+
+
+def test_lines_matching_joins_several_patterns_each_line_once() -> None:
+    lines = ["a=1", "x\ty\tz", "b", "a x\tq\t"]
+    found = lines_matching(lines, re.compile("a"), re.compile(r"\t[^\t\n]*\t"))
+    assert list(found) == [0, 1, 3]
+
+
+def test_a_match_belongs_to_the_line_of_its_last_character() -> None:
+    # A pattern may start with the break before the line it looks at; consecutive lines
+    # that both start so are both found.
+    lines = ["", "#one", "#two", "three", "#four"]
+    assert list(lines_matching(lines, re.compile(r"\n#"))) == [1, 2, 4]
+    assert list(lines_matching(["#zero", "#one"], re.compile(r"(?:^|\n)#"))) == [0, 1]

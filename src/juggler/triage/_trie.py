@@ -14,22 +14,31 @@ if TYPE_CHECKING:
 __all__ = ["lines_matching", "words_regex"]
 
 
-def lines_matching(lines: list[str], pattern: re.Pattern[str]) -> Iterator[int]:
-    """Indexes, in order, of the ``lines`` on which ``pattern`` matches (lines hold no ``\n``).
+def lines_matching(lines: list[str], *patterns: re.Pattern[str]) -> Iterator[int]:
+    """Indexes, in order and each once, of the ``lines`` on which any of ``patterns`` matches
+    (lines hold no ``\n``). A match is placed on the line of its last character.
 
-    One search over the joined lines, and after a hit the next search starts at the next
-    line: a line with many matches costs one. Most lines of most logs match nothing, which
-    the single pass rules out at ``re``'s own speed.
+    One search per pattern over the joined lines, and after a hit the next search starts at
+    the next line: a line with many matches costs one. Most lines of most logs match nothing,
+    which the single pass rules out at ``re``'s own speed. Several simple patterns beat one
+    alternation of them: ``re`` skips ahead fast only to a literal or a character class.
     """
     text = "\n".join(lines)
-    match = pattern.search(text)
-    if match is None:
-        return
-    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
-    while match is not None:
-        index = bisect_right(starts, match.start()) - 1
-        yield index
-        match = pattern.search(text, starts[index + 1])
+    starts: list[int] | None = None
+    found: set[int] = set()
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match is not None and starts is None:
+            starts = list(accumulate((len(line) + 1 for line in lines), initial=0))
+        while match is not None:
+            assert starts is not None
+            # A match belongs to the line of its last character: a pattern may start with
+            # the line break before the line it looks at.
+            index = bisect_right(starts, max(match.start(), match.end() - 1)) - 1
+            found.add(index)
+            # On from the break that ends this line, which a pattern may start with.
+            match = pattern.search(text, max(starts[index + 1] - 1, match.end()))
+    yield from sorted(found)
 
 
 _Trie = dict[str, "_Trie"]

@@ -99,6 +99,13 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
     ids: list[int] = []
     flags: list[int] = []
     for rid, rule in enumerate(rules):
+        if rule.exact is not None:
+            # Ending at the line's end, it is reported once per line (it may end so itself).
+            exact = rule.exact if rule.exact.endswith("$") else f"(?:{rule.exact})[^\\n]*$"
+            exprs.append(exact.encode())
+            ids.append(rid)
+            flags.append(_flags(rule.pattern) & ~_hs.HS_FLAG_PREFILTER)
+            continue
         compiled = _expression(rule.pattern)
         if compiled is not None:
             exprs.append(compiled[0])
@@ -117,7 +124,16 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
         exprs.append(expression)
         ids.append(gid)
         flags.append(gate_flags)
+    # Odd lines, reported once each at their end, in the same pass (exact, not a prefilter).
+    exprs.append(f"{_ODD.pattern}[^\\n]*$".encode())
+    ids.append(_odd_id(rules))
+    flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8)
     return exprs, ids, flags
+
+
+def _odd_id(rules: tuple[Rule, ...]) -> int:
+    """The id an odd line is reported under: after the rules and the gates."""
+    return len(rules) + len(_GATES)
 
 
 #: Hyperscan's scratch space is per scan in flight: threads that scan inline at once (small
@@ -169,7 +185,9 @@ def _cache_path(rules: tuple[Rule, ...]) -> Path | None:
     for part in (_hs_version(), repr(_GATES), _ODD.pattern, _READ_OTHERWISE.pattern):
         key.update(part.encode())
     for rule in rules:
-        key.update(repr((rule.pattern.pattern, rule.pattern.flags, rule.needles)).encode())
+        key.update(
+            repr((rule.pattern.pattern, rule.pattern.flags, rule.needles, rule.exact)).encode()
+        )
     key.update(Path(__file__).read_bytes())  # this module decides how rules become patterns
     return Path(root) / "juggler" / f"scan-{key.hexdigest()[:32]}.hsdb"
 
@@ -196,7 +214,7 @@ def candidates(
 
     Returns:
         For each line index, the rules that may fire on it (printable-ASCII lines only;
-        ``len(rules)`` stands for "may be good news"), and
+        ``len(rules)`` stands for "may be good news"; a rule with ``exact`` does fire), and
         the indexes of the odd lines, which the caller must scan the plain way; or ``None``
         when the text cannot be scanned this way (then scan it all the plain way).
     """
@@ -216,6 +234,8 @@ def candidates(
     _scan(_database(rules), data, on_match)
     reports.sort()
     found: dict[int, set[int]] = {}
+    odd: list[int] = []
+    odd_id = _odd_id(rules)
     count = data.count
     line, last = 0, 0
     newline = 10
@@ -223,18 +243,13 @@ def candidates(
         at = end - 1 if end > 0 else 0
         line += count(b"\n", last, at)
         last = at
+        if rid == odd_id:
+            odd.append(line)  # reported at its line's end: once per line, in order
+            continue
         found.setdefault(line, set()).add(rid)
         if end > 0 and data[end - 1] == newline:
             # A match that ends on a line break may belong to the line after it as well.
             found.setdefault(line + 1, set()).add(rid)
-    odd: list[int] = []
-    line, last = 0, 0
-    for match in _ODD.finditer(joined):
-        at = match.start()
-        line += joined.count("\n", last, at)
-        last = at
-        if not odd or odd[-1] != line:
-            odd.append(line)
     return found, odd
 
 

@@ -2,7 +2,7 @@
 
 Almost no line of a log is a CI marker, so reading every line in Python to find the few
 that are costs more than the markers are worth. Every marker has a tell a C-speed search
-finds: its first character (``$``, ``#``, ``[``, ``T``, ``B``, ``E``, ``F``), or a phrase
+finds: how its line starts (``$ ``, ``##[``, ``Finished: ``, ...) or a phrase it holds
 (``exited with``, ``exit code``, ``***``, ``travis_``, ``section_``); a clock reading starts
 with a digit or ``[``, or is a tab-separated job/step layout. Only the lines with a tell are
 read, by the same per-line code as the plain loop, so the events are exactly the same.
@@ -14,15 +14,16 @@ import re
 from bisect import bisect_right
 from itertools import accumulate
 
+from . import _markers, _status
 from ._markers import Event, layout_of, line_events, stamp_of
-from ._status import TELL_FIRST_CHARS, TELL_PHRASES
 
-#: A line break, then a first character some marker or build status line starts with.
+#: A line break, then the start of some marker or build status line (one search for the
+#: break, then a short alternation per line: far fewer lines than a first character lets by).
 _MARKER_START = re.compile(
-    r"\n[" + re.escape("".join(sorted({*"$#[TBEF", *TELL_FIRST_CHARS}))) + "]"
+    r"\n(?:" + "|".join(map(re.escape, sorted({*_markers.TELL_STARTS, *_status.TELL_STARTS}))) + ")"
 )
 #: Phrases a marker or a status line may hold anywhere in the visible line.
-_MARKER_PHRASES = ("exited with", "exit code", "***", *TELL_PHRASES)
+_MARKER_PHRASES = (*_markers.TELL_PHRASES, *_status.TELL_PHRASES)
 #: Phrases a raw line's timers and sections hold.
 _RAW_PHRASES = ("travis_", "section_")
 #: A line break, then the start of an ISO-8601 clock reading.

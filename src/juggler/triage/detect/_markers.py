@@ -36,6 +36,12 @@ _GENERIC_EXIT = re.compile(
     r"(?:Process finished with exit code (\d+))"
 )
 
+#: Every line a marker regex above can match starts with one of these or holds one of the
+#: phrases (visible text; a raw line's timers and sections hold ``travis_``/``section_``):
+#: what the bulk search for marker lines must let through (:mod:`._marker_lines`).
+TELL_STARTS = ("$ ", "##[", "[Pipeline] { (", "Build step '", "ERROR: ", "Finished: ")
+TELL_PHRASES = ("exited with", "exit code", "***", "] $ /bin/")
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

@@ -62,13 +62,21 @@ def visible(line: str) -> str:
     return line.rstrip()
 
 
-# A line that :func:`visible` may change beyond trailing white space: escapes and control
-# characters, a carriage return inside it, a CI marker, or a timestamp or job/step prefix.
-_NEEDS_WORK = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x1b]|\r(?!\n|\Z)"
-    r"|^(?:\ufeff|\[\d|\d{4}-\d\d-\d\dT|travis_fold:|travis_time:|section_start:|section_end:"
-    r"|[^\t\n]+\t[^\t\n]+\t)",
-    re.MULTILINE,
+# The lines that :func:`visible` may change beyond trailing white space (a superset: it is
+# exact on any line): escapes and control characters, a carriage return inside a line, a
+# CI marker or a timestamp at its start, or two tabs (a job/step prefix). Separate patterns,
+# as each starts with a character or a class that ``re`` skips to fast; one alternation of
+# them searched a chunk at a fifth of the speed.
+_NEEDS_WORK = (
+    re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x1b]"),
+    re.compile(r"\r(?!\n|\Z)"),
+    re.compile(r"\t[^\t\n]*\t"),
+    re.compile(
+        r"^(?:\ufeff|\[\d|\d{4}-\d\d-\d\dT|travis_fold:|travis_time:|section_start:|section_end:)",
+    ),
+    re.compile(
+        r"\n(?:\ufeff|\[\d|\d{4}-\d\d-\d\dT|travis_fold:|travis_time:|section_start:|section_end:)",
+    ),
 )
 
 
@@ -79,7 +87,7 @@ def visible_lines(lines: list[str]) -> list[str]:
     (most lines of most logs) only lose their trailing white space.
     """
     out = [line.rstrip() for line in lines]
-    for index in lines_matching(lines, _NEEDS_WORK):
+    for index in lines_matching(lines, *_NEEDS_WORK):
         out[index] = visible(lines[index])
     return out
 

@@ -150,6 +150,13 @@ class Rule:
         before: Regex for leading context lines (``In file included from``).
         confidence: How reliable the pattern is.
         test_group: Name of the regex group holding a failing test's name, if any.
+        exact: The same regex for Hyperscan, which reads no lookarounds: it must match on
+            exactly the lines ``pattern`` finds (printable ASCII, which is all the compiled
+            pass judges), only on lines that hold a needle, and never across a line break.
+            If it ends in ``$`` it must run to the line's end; else it is given ``[^\n]*$``.
+            With it, the pass's report is the answer: neither the needles nor the regex are
+            tried again (tests check that the forms agree). Worth it for rules that many
+            lines of many logs set off.
     """
 
     family: str
@@ -162,6 +169,7 @@ class Rule:
     before: re.Pattern[str] | None = None
     confidence: float = 0.9
     test_group: str | None = None
+    exact: str | None = None
 
 
 def rule(
@@ -177,6 +185,7 @@ def rule(
     before: str | None = None,
     confidence: float = 0.9,
     test_group: str | None = None,
+    exact: str | None = None,
 ) -> Rule:
     """Build a :class:`Rule`, compiling its regexes once."""
     return Rule(
@@ -190,4 +199,5 @@ def rule(
         before=re.compile(before) if before else None,
         confidence=confidence,
         test_group=test_group,
+        exact=exact,
     )

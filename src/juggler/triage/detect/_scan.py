@@ -88,8 +88,10 @@ def _found_needles(texts: list[str]) -> dict[int, set[str]]:
     return found
 
 
-#: A rule to try on a line, with its head match if the line was searched ahead, else ``None``.
-_Try = tuple[int, re.Match[str] | None]
+#: A rule to try on a line, with its head match if the line was searched ahead (good news
+#: ruled out), ``True`` if the compiled pass found that the rule's regex matches (a rule with
+#: ``exact``; good news not yet ruled out), else ``None``.
+_Try = tuple[int, "re.Match[str] | bool | None"]
 
 
 @lru_cache(maxsize=4096)
@@ -176,15 +178,25 @@ def _candidates(scanned: list[str]) -> list[_Candidate]:
         if entry is None:
             low = text.lower()
             tries = tuple(
-                (rid, None)
+                (rid, True) if ALL_RULES[rid].exact is not None else (rid, None)
                 for rid in sorted(rids)
-                if rid < gate and any(needle in low for needle in ALL_RULES[rid].needles)
+                if rid < gate and _needled(rid, low)
             )
             entry = known[text] = (tries, gate in rids)
         if entry[0]:
             chosen.append((i, *entry))
     chosen.sort()
     return chosen
+
+
+def _needled(rid: int, low: str) -> bool:
+    """Does the lowercased line hold one of rule ``rid``'s needles, as the rule requires?
+
+    A rule's exact form implies its needles (tests check it): its many needles are not
+    tested again.
+    """
+    spec = ALL_RULES[rid]
+    return spec.exact is not None or any(needle in low for needle in spec.needles)
 
 
 def _title(line: str) -> str:
@@ -224,8 +236,11 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
             match = ahead if ahead is not None else spec.pattern.search(line)
             # Good news last: its regex is the slowest and matters only on a match. Tries
             # searched ahead have been checked for it already.
-            if match is None or (
-                ahead is None and generic_rule and maybe_good and generic.is_good_news(line)
+            if not match or (
+                not isinstance(ahead, re.Match)
+                and generic_rule
+                and maybe_good
+                and generic.is_good_news(line)
             ):
                 continue
             end = max(i, spec.extend(lines, i))
@@ -237,6 +252,9 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
                     start -= 1
             test = ""
             if spec.test_group:
+                if not isinstance(match, re.Match):  # known to match: now its groups
+                    match = spec.pattern.search(line)
+                    assert match is not None
                 test = next(
                     (v for k, v in match.groupdict().items() if k.startswith("test") and v), ""
                 ).strip()

@@ -42,10 +42,16 @@ _GH_END: Final = "Cleaning up orphan processes"
 _GH_ERROR: Final = "##[error]"
 _GH_ENDGROUP: Final = "##[endgroup]"
 _TEXT_KEPT: Final = 200
-#: Every status line starts with one of these characters or holds one of these phrases: what a
-#: search for candidate marker lines in bulk must let through (the rest never reach
-#: :func:`status_of`).
-TELL_FIRST_CHARS: Final = "FDJEC#["
+#: Every status line starts with one of these or holds one of the phrases: what a search for
+#: candidate marker lines in bulk must let through (the rest never reach :func:`status_of`).
+TELL_STARTS: Final = (
+    "Finished: ",
+    "Done. ",
+    "Job succeeded",
+    "ERROR: Job failed",
+    "Cleaning up orphan processes",
+    "##[",
+)
 TELL_PHRASES: Final = ("BUILD ",)
 
 

@@ -20,6 +20,16 @@ _ERROR_WORDS = (
     r"mismatch|missing|unexpected|violation|broken|crash(?:ed)?|"
     r"does not exist|doesn't exist|no such)(?![\w/-]|\.\w)"  # not a file name: Error.swift
 )
+# The same, without lookarounds, for the compiled pass (Rule.exact): the lookbehind becomes
+# a line start or a character outside the class; the lookahead, up to the line's end,
+# becomes nothing, a character outside it, or a dot not followed by a word character. No
+# class matches a line break.
+_ERROR_WORDS_EXACT = (
+    r"(?:^|[^\w./\n-])(?:errors?|fail(?:ed|ure|s|ing)?|fatal|exception|panic(?:ked)?|"
+    r"abort(?:ed|ing)?|denied|refused|cannot|can't|could ?not|unable to|not found|undefined|"
+    r"invalid|mismatch|missing|unexpected|violation|broken|crash(?:ed)?|"
+    r"does not exist|doesn't exist|no such)(?:[^\w/.\n-][^\n]*|\.(?:[^\w\n][^\n]*)?)?$"
+)
 # A count of zero (or "no errors") is good news, not a failure.
 _ZERO = re.compile(
     r"(?:\b0 (?:errors?|failures?|failed)|(?:errors?|failures?|failed):? 0\b|\bno errors?\b|"
@@ -63,6 +73,7 @@ RULES = (
         single,
         flags=_I,
         confidence=0.4,
+        exact=_ERROR_WORDS_EXACT,
     ),
     rule(
         "generic",

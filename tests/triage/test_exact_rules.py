@@ -1,0 +1,58 @@
+"""A rule's ``exact`` form, which the compiled pass reports without the rule's regex running
+again, matches on exactly the lines the regex finds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from juggler.triage.detect import _bulk, _scan
+
+if TYPE_CHECKING:
+    from juggler.triage.detect._rules import Rule
+
+EXACT_RULES = [r for r in _scan.ALL_RULES if r.exact is not None]
+
+# Characters on either side of a word that the regexes' lookarounds judge, and non-ASCII
+# text (which the compiled pass leaves to the plain path, so it must report it as odd).
+_EDGES = [".", "/", "-", "_", "a", "Z", "0", " ", ":", "'", "\t", "(", ".x", ". ", "é", "\u212a"]
+
+
+def _fragments(rule: Rule) -> st.SearchStrategy[str]:
+    words = [w for n in rule.needles for w in (n, n.upper(), n.title(), n + "s", n + "ed")]
+    return st.sampled_from([*words, *_EDGES])
+
+
+def test_some_rule_has_an_exact_form() -> None:
+    assert EXACT_RULES, "the generic error rule carries one; without it this file tests nothing"
+
+
+@pytest.mark.parametrize("rule", EXACT_RULES, ids=lambda r: f"{r.family}-{r.kind}")
+def test_exact_form_reports_the_lines_the_regex_finds(rule: Rule) -> None:
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.lists(_fragments(rule), max_size=6).map("".join), min_size=1, max_size=30))
+    def check(lines: list[str]) -> None:
+        found = _bulk.candidates("\n".join(lines), (rule,))
+        assert found is not None
+        reported, odd = found
+        for i, line in enumerate(lines):
+            if i in odd:
+                assert not line.isascii() or not line.isprintable()
+                continue
+            fires = 0 in reported.get(i, set())
+            assert fires == bool(rule.pattern.search(line)), line
+            if fires:  # the scan tests no needle for such a rule: its form implies them
+                assert any(needle in line.lower() for needle in rule.needles), line
+
+    check()
+
+
+def test_exact_form_is_what_the_scan_relies_on() -> None:
+    # "error.x" names a file (the regex refuses it); "error." ends a sentence.
+    lines = ["build error.", "see error.swift", "x-error here", "fatal: no", "clean"] * 500
+    hits = _scan.detect_visible(lines)
+    heads = {lines[h.head - 1] for h in hits}
+    assert heads == {"build error.", "fatal: no"}
