@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from juggler.triage import analyse
 from juggler.triage._trie import words_regex
 from juggler.triage.detect import Hit, _bulk, _markers, _scan, detect_visible, visible_lines
 from juggler.triage.detect._marker_lines import bulk_chunk_events
@@ -301,3 +302,32 @@ _RAW_LINE = st.lists(_FRAGMENTS, max_size=6).map("".join)
 @given(st.lists(_RAW_LINE, max_size=10))
 def test_visible_lines_equals_visible_of_each_line(lines: list[str]) -> None:
     assert visible_lines(lines) == [visible(line) for line in lines]
+
+
+# --- Test summaries of big chunks: the compiled pass only rules lines out. ---
+
+_SUMMARY_LINES = [
+    "===== 3 failed, 10 passed in 1.20s =====",
+    "Tests run: 5, Failures: 1, Errors: 0, Skipped: 0",
+    "Tests:       1 failed, 4 passed, 5 total",
+    "12 examples, 2 failures",
+    "  4 passing (2s)",
+    "test result: FAILED. 3 passed; 1 failed",
+    "FAILED (failures=2)",
+    "Total tests: 7",
+    "Tests run: 5, Failures: 1 \u2014 é",
+    "Tests:\u20031 failed, 1 total",  # an em space: \s to re, not to Hyperscan
+    "\x1b Tests run: 1, Failures: 0",
+    "no summary here",
+    "passed the test",
+]
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([*_SUMMARY_LINES, *POOL]), min_size=1, max_size=40))
+def test_bulk_summary_lines_match_the_line_loop(sample: list[str]) -> None:
+    lines = [line for line in sample if "\n" not in line] or ["x"]
+    big = (lines * (2000 // len(lines) + 1))[:2100]
+    # Below the bulk size each half takes the plain path.
+    expected = analyse.summary_lines(big[:1999]) + analyse.summary_lines(big[1999:])
+    assert analyse.summary_lines(big) == expected

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 __all__ = ["lines_matching", "words_regex"]
 
 
-def lines_matching(lines: list[str], *patterns: re.Pattern[str]) -> Iterator[int]:
+def lines_matching(
+    lines: list[str], *patterns: re.Pattern[str], joined: str | None = None
+) -> Iterator[int]:
     """Indexes, in order and each once, of the ``lines`` on which any of ``patterns`` matches
     (lines hold no ``\n``). A match is placed on the line of its last character.
 
@@ -22,8 +24,9 @@ def lines_matching(lines: list[str], *patterns: re.Pattern[str]) -> Iterator[int
     the next line: a line with many matches costs one. Most lines of most logs match nothing,
     which the single pass rules out at ``re``'s own speed. Several simple patterns beat one
     alternation of them: ``re`` skips ahead fast only to a literal or a character class.
+    ``joined``, if given, must be ``"\\n".join(lines)`` (a caller that has it already).
     """
-    text = "\n".join(lines)
+    text = "\n".join(lines) if joined is None else joined
     starts: list[int] | None = None
     found: set[int] = set()
     for pattern in patterns:

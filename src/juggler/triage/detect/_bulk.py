@@ -23,7 +23,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .generic import GOOD_NEWS
 
@@ -42,6 +42,8 @@ except ImportError:  # pragma: no cover - the wheel is a declared dependency
 
 #: Anything but printable ASCII and tab (``\\n`` joins the lines, so it is not searched).
 _ODD = re.compile(r"[^\t\x20-\x7e\n]")
+#: For Hyperscan: a line holding an odd character, reported once, at the line's end.
+_ODD_LINE: Final = f"{_ODD.pattern}[^\\n]*$".encode()
 #: Syntax Python reads one way and Hyperscan (PCRE) another: such a rule uses its needles.
 _READ_OTHERWISE = re.compile(r"\{,|\\[uUNx0-9AZ]|\[\[:")
 
@@ -125,7 +127,7 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
         ids.append(gid)
         flags.append(gate_flags)
     # Odd lines, reported once each at their end, in the same pass (exact, not a prefilter).
-    exprs.append(f"{_ODD.pattern}[^\\n]*$".encode())
+    exprs.append(_ODD_LINE)
     ids.append(_odd_id(rules))
     flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8)
     return exprs, ids, flags
@@ -255,12 +257,18 @@ def candidates(
 
 @lru_cache(maxsize=8)
 def _single(pattern: re.Pattern[str]) -> Any:
+    """A database of ``pattern`` (id 0) and of odd lines (id 1), or ``None``."""
     assert _hs is not None
     compiled = _expression(pattern)
     if compiled is None:
         return None
     db = _hs.Database()
-    db.compile(expressions=[compiled[0]], ids=[0], elements=1, flags=[compiled[1]])
+    db.compile(
+        expressions=[compiled[0], _ODD_LINE],
+        ids=[0, 1],
+        elements=2,
+        flags=[compiled[1], _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8],
+    )
     return db
 
 
@@ -268,7 +276,8 @@ def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int
     """Indexes, in order, of the lines on which ``pattern.search`` may match: a superset.
 
     ``None`` when the compiled pass cannot answer (no Hyperscan, a regex it cannot read,
-    lines holding ``\\n``): then every line may match.
+    lines holding ``\\n``): then every line may match. Odd lines are not Hyperscan's to
+    judge: they are always in.
     """
     if _hs is None or not lines:
         return None
@@ -298,10 +307,4 @@ def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int
         found.add(line)
         if end > 0 and data[end - 1] == 10:  # a match ending on a break: the next line too
             found.add(line + 1)
-    line, last = 0, 0
-    for match in _ODD.finditer(joined):  # not Hyperscan's to judge: always candidates
-        at = match.start()
-        line += joined.count("\n", last, at)
-        last = at
-        found.add(line)
     return sorted(i for i in found if i < len(lines))

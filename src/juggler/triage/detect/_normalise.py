@@ -67,8 +67,8 @@ def visible(line: str) -> str:
 # CI marker or a timestamp at its start, or two tabs (a job/step prefix). Separate patterns,
 # as each starts with a character or a class that ``re`` skips to fast; one alternation of
 # them searched a chunk at a fifth of the speed.
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x1b]")
 _NEEDS_WORK = (
-    re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x1b]"),
     re.compile(r"\r(?!\n|\Z)"),
     re.compile(r"\t[^\t\n]*\t"),
     re.compile(
@@ -78,16 +78,25 @@ _NEEDS_WORK = (
         r"\n(?:\ufeff|\[\d|\d{4}-\d\d-\d\dT|travis_fold:|travis_time:|section_start:|section_end:)",
     ),
 )
+# Every byte but the control characters above (UTF-8 writes no byte below 0x80 inside a
+# multi-byte character): what is left after deleting these says whether any control is there.
+_NOT_CONTROL = bytes(b for b in range(256) if not _CONTROL_CHAR.match(chr(b)))
 
 
 def visible_lines(lines: list[str]) -> list[str]:
     """Apply :func:`visible` to every line, keeping the numbering.
 
-    One search over the chunk finds the lines that need :func:`visible`'s work; the others
-    (most lines of most logs) only lose their trailing white space.
+    One search per pattern over the chunk finds the lines that need :func:`visible`'s work;
+    the others (most lines of most logs) only lose their trailing white space.
     """
     out = [line.rstrip() for line in lines]
-    for index in lines_matching(lines, *_NEEDS_WORK):
+    joined = "\n".join(lines)
+    patterns: tuple[re.Pattern[str], ...] = _NEEDS_WORK
+    # A control character is rare; deleting every other byte at C speed tells whether one
+    # is there four times faster than a search for one.
+    if joined.encode("utf-8", "surrogatepass").translate(None, _NOT_CONTROL):
+        patterns = (_CONTROL_CHAR, *patterns)
+    for index in lines_matching(lines, *patterns, joined=joined):
         out[index] = visible(lines[index])
     return out
 
