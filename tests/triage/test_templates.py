@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from juggler.triage import TemplateMiner, mine_templates
 from juggler.triage.scrape import mask_line
-from juggler.triage.scrape._templates import KeyCache
+from juggler.triage.scrape._templates import KeyCache, _zero_digits
 from tests.strategies import log_line, log_lines, split_points
 
 PROPERTY = settings(max_examples=300, derandomize=True, deadline=None)
@@ -250,3 +250,11 @@ def test_unrelated_lines_of_one_shape_stay_apart() -> None:
     """Lines of one shape that share too few words are different events, not one template."""
     lines = ["cache warmed in memory", "backup copied to tape", "index rebuilt on disk"]
     assert len(set(mine_templates(lines))) == 3
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.sampled_from("0123456789a Zé٣\ud800\t-"), max_size=30))
+def test_zero_digits_makes_each_ascii_digit_zero_and_nothing_else(text: str) -> None:
+    # Through bytes where it can (fast), by characters where it cannot (a lone surrogate):
+    # the same as a per-character table, which leaves other scripts' digits alone.
+    assert _zero_digits(text) == text.translate(str.maketrans("123456789", "000000000"))

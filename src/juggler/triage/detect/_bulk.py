@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - the wheel is a declared dependency
 _ODD = re.compile(r"[^\t\x20-\x7e\n]")
 #: For Hyperscan: a line holding an odd character, reported once, at the line's end.
 _ODD_LINE: Final = f"{_ODD.pattern}[^\\n]*$".encode()
+#: Syntax that may match a line break (a negated class, ``\\s``, ``\\W``, ``\\D``, an escaped
+#: break): a pattern holding it is never read exactly.
+_MAY_SPAN_LINES = re.compile(r"\[\^|\\[sWDn]|\n")
 #: Syntax Python reads one way and Hyperscan (PCRE) another: such a rule uses its needles.
 _READ_OTHERWISE = re.compile(r"\{,|\\[uUNx0-9AZ]|\[\[:")
 
@@ -73,13 +76,21 @@ def _compiles(expression: bytes, flags: int) -> bool:
     return True
 
 
-def _expression(pattern: re.Pattern[str]) -> tuple[bytes, int] | None:
-    """The pattern for Hyperscan, made to report once per line where it can, or ``None``."""
+def _expression(pattern: re.Pattern[str], *, exact: bool = False) -> tuple[bytes, int] | None:
+    """The pattern for Hyperscan, made to report once per line where it can, or ``None``.
+
+    ``exact``: not as a prefilter, for a pattern whose every match lies within one line
+    (``None`` when Hyperscan cannot read it exactly, or a class might span a line break).
+    """
     readable = re.IGNORECASE | re.DOTALL | re.UNICODE | re.MULTILINE
     text = pattern.pattern
     if pattern.flags & ~readable or _READ_OTHERWISE.search(text):
         return None
     flags = _flags(pattern)
+    if exact:
+        if pattern.flags & re.DOTALL or _MAY_SPAN_LINES.search(text):
+            return None
+        flags &= ~_hs.HS_FLAG_PREFILTER
     # Ending at the line's end, a match is reported once per line, not per end offset.
     # Hyperscan refuses an end anchor followed by more pattern: such a regex goes alone.
     tried = [text.encode()] if "$" in text else [f"(?:{text})[^\\n]*$".encode(), text.encode()]
@@ -120,7 +131,9 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
             ids.append(rid)
             flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_CASELESS)
     for gid, gate in enumerate(_GATES, len(rules)):
-        compiled = _expression(gate)
+        # Exact where Hyperscan reads it (then few lines need the gate's regex), else a
+        # prefilter.
+        compiled = _expression(gate, exact=True) or _expression(gate)
         # A gate Hyperscan cannot read matches every line: the scan then always checks.
         expression, gate_flags = compiled or (b"^", _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY)
         exprs.append(expression)

@@ -81,6 +81,21 @@ _WEEKDAYS: Final = frozenset(
     "Mon Tue Wed Thu Fri Sat Sun Mon, Tue, Wed, Thu, Fri, Sat, Sun,".split()
 )
 _ZERO_DIGITS: Final = str.maketrans("123456789", "000000000")
+_ZERO_DIGIT_BYTES: Final = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _zero_digits(text: str) -> str:
+    """``text`` with each digit 1-9 made 0.
+
+    Through UTF-8 bytes, where a digit is its own byte: ``bytes.translate`` is a table
+    lookup per byte, ``str.translate`` a dict lookup per character (15x slower).
+    """
+    try:
+        return text.encode().translate(_ZERO_DIGIT_BYTES).decode()
+    except UnicodeEncodeError:  # lone surrogates
+        return text.translate(_ZERO_DIGITS)
+
+
 _DIGIT: Final = re.compile(r"\d")
 
 Tokens = tuple[str, ...]
@@ -136,7 +151,7 @@ class KeyCache:
             # Most new lines differ from an earlier one only in their digits (ids, times,
             # counters). Masking treats every digit alike, so such lines share their key,
             # unless a digit survived masking (ssh2): then the key is the line's own.
-            shape = line.translate(_ZERO_DIGITS)
+            shape = _zero_digits(line)
             key = self._line_shapes.get(shape)
             if key is None:
                 key = self.make_key(line)
@@ -184,7 +199,7 @@ class KeyCache:
                 if len(token) > _MAX_TOKEN_CHARS:
                     parts.append(WILDCARD)
                     continue
-                shape = token.translate(_ZERO_DIGITS)
+                shape = _zero_digits(token)
                 if shape != token:
                     masked = self._mask_with_digits(token, shape)
                 else:
