@@ -37,7 +37,7 @@ def test_exact_form_reports_the_lines_the_regex_finds(rule: Rule) -> None:
     def check(lines: list[str]) -> None:
         found = _bulk.candidates("\n".join(lines), (rule,))
         assert found is not None
-        reported, odd = found
+        reported, odd = found.rules, found.odd
         for i, line in enumerate(lines):
             if i in odd:
                 assert not line.isascii() or not line.isprintable()

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from .analyse import fold as fold_analysis
 from .analyse import summary_lines
-from .detect import Hit, detect_visible, visible_lines
+from .detect import Hit, visible_lines
 from .detect._markers import Event, chunk_events
+from .detect._scan import scan_visible
 from .detect._templates import key_counter, keys, vocabulary
 from .rank import DEFAULT_WEIGHTS, MAX_FINDING_LINES, TAIL_REACH, RankWeights, novel_runs, rank
 
@@ -89,8 +90,9 @@ def scan_chunk(
         chunk's first line.
     """
     visible = visible_lines(lines)
-    found = detect_visible(visible, offset=offset)
-    events = chunk_events(lines, visible, offset)
+    # One compiled pass over a big chunk finds the hits, marker lines and summary lines.
+    found, marker_lines, maybe_summaries = scan_visible(visible, offset=offset)
+    events = chunk_events(lines, visible, offset, tells=marker_lines)
     counter = key_counter()
     line_keys = [counter.add(text) if text.strip() else "" for text in visible]
     repeats = _Repeats()
@@ -112,7 +114,7 @@ def scan_chunk(
         hits=tuple(hits),
         events=tuple(events),
         # The last summary wins (Maven prints one per test class, then the total).
-        summaries=tuple(summary_lines(visible)[-_SUMMARIES_KEPT:]),
+        summaries=tuple(summary_lines(visible, maybe=maybe_summaries)[-_SUMMARIES_KEPT:]),
         key_counts=counter.counts(),
         lines={n: (visible[n - offset - 1], line_keys[n - offset - 1]) for n in sorted(wanted)},
         novel=runs,

@@ -51,6 +51,8 @@ _ASSIGNMENT: Final = re.compile(
 # A name word on its own: an assignment's name holds one at most 40 characters in.
 _NAME_WORD: Final = re.compile(_NAME_WORDS, re.IGNORECASE)
 _NAME_REACH: Final = 40
+# The name characters just before a word (searched up to the word: ``\Z`` is there).
+_NAME_RUN: Final = re.compile(r"[\w.-]*\Z")
 # Command-line flags: ``--password hunter2``, ``--token "x"``.
 _FLAG: Final = re.compile(
     r"(?i)(?<![\w-])(?P<name>--?[\w-]{0,30}?(?:passw(?:or)?d|token|secret|api-key)[\w-]{0,20})"
@@ -116,6 +118,10 @@ def _trigger() -> re.Pattern[str]:
 
 _TRIGGER: Final = _trigger()
 _COMPILED: Final = tuple((rule, re.compile(rule.regex)) for rule in RULES)
+_RULES_BY_KEYWORD: Final[dict[str, tuple[int, ...]]] = {
+    word: tuple(i for i, rule in enumerate(RULES) if word in rule.keywords)
+    for word in dict.fromkeys(k for rule in RULES for k in rule.keywords)
+}
 
 
 def _replace_rule(rule: SecretRule, pattern: re.Pattern[str], text: str) -> str:
@@ -160,7 +166,10 @@ def _redact_assignments(text: str) -> str:
     word = _NAME_WORD.search(text)
     while word is not None:
         at = word.start()
-        for start in range(max(floor, at - _NAME_REACH), at + 1):
+        # The name runs to the word through name characters only: start in that run
+        # (none when an earlier match took this word in).
+        run = _NAME_RUN.search(text, max(floor, at - _NAME_REACH), at) if floor <= at else None
+        for start in range(run.start() if run else at + 1, at + 1):
             match = _ASSIGNMENT.match(text, start)
             if match is not None:
                 out += (text[last:start], _replace_assignment(match))
@@ -194,9 +203,11 @@ def redact_text(text: str) -> str:
     low = text.lower()
     if _TRIGGER.search(low) is None:
         return text
-    for rule, pattern in _COMPILED:
-        if any(word in low for word in rule.keywords):
-            text = _replace_rule(rule, pattern, text)
+    # Each keyword tested once (rules share many), then the rules they name, in rule order.
+    named = {i for word, rules in _RULES_BY_KEYWORD.items() if word in low for i in rules}
+    for i in sorted(named):
+        rule, pattern = _COMPILED[i]
+        text = _replace_rule(rule, pattern, text)
     if any(word in low for word in _KEYWORDS_OF_ASSIGNMENTS):
         # Every assignment has a ":" or "=": without one, spare the (slow) search.
         if ":" in text or "=" in text:

@@ -19,17 +19,13 @@ from ._verdict import Verdict, decide
 from .detect._bulk import lines_that_may_match
 from .detect._markers import Event, chunk_events
 from .detect._status import LISTING_END, STATUS_KINDS
+from .detect._summaries import SUMMARY as _SUMMARY
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from .detect import Hit
 
-_SUMMARY = re.compile(
-    r"^=+ .* in [\d.]+m?s|Tests run: \d+, Failures:|^Tests:\s+\d|^\d+ examples?, \d+ failures?|"
-    r"^\s*\d+ (?:passing|failing)\b|^Tests: \d+, Assertions:|Failed:\s+\d+, Passed:|"
-    r"^test result: |^Total tests: \d+|^(?:FAILED|OK) \((?:failures|errors)?"
-)
 # A shell command as the log shows it ("echo ERROR: ...", "+ echo ...", "$ echo ..."): the text
 # of the script, not what it printed (echo's output never contains the word "echo").
 _COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
@@ -175,11 +171,16 @@ def analyse(raw: list[str], visible: list[str], hits: list[Hit]) -> Analysis:
     return fold(chunk_events(raw, visible), hits, summary_lines(visible), len(raw))
 
 
-def summary_lines(visible: Iterable[str]) -> list[str]:
-    """The test runners' summary lines among ``visible``, in order."""
+def summary_lines(visible: Iterable[str], *, maybe: Sequence[int] | None = None) -> list[str]:
+    """The test runners' summary lines among ``visible``, in order.
+
+    ``maybe``: the indexes, in order, of every line that may be one (a superset, e.g. from
+    the scan's compiled pass), when known; else a big chunk is searched for them here.
+    """
     lines = visible if isinstance(visible, list) else list(visible)
     # A big chunk: only the lines a one-pass compiled search cannot rule out are read here.
-    maybe = lines_that_may_match(lines, _SUMMARY) if len(lines) >= _BULK_MIN_LINES else None
+    if maybe is None and len(lines) >= _BULK_MIN_LINES:
+        maybe = lines_that_may_match(lines, _SUMMARY)
     # Every summary shape names tests, failures, passes, totals or examples.
     return [
         text

@@ -23,8 +23,10 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from . import _markers, _status
+from ._summaries import SUMMARY
 from .generic import GOOD_NEWS
 
 if TYPE_CHECKING:
@@ -139,16 +141,58 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
         exprs.append(expression)
         ids.append(gid)
         flags.append(gate_flags)
-    # Odd lines, reported once each at their end, in the same pass (exact, not a prefilter).
-    exprs.append(_ODD_LINE)
-    ids.append(_odd_id(rules))
-    flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8)
+    # Reported once per line at its end, in the same pass: odd lines and marker lines
+    # (exact: literals), and lines that may be a test summary (a prefilter where it can).
+    odd = _odd_id(rules)
+    exprs += [_ODD_LINE, _marker_tells()]
+    ids += [odd, odd + 1]
+    flags += [_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8] * 2
+    summary = _summary_expression()
+    # One Hyperscan cannot read would stand for every line: the summary search then says so.
+    if summary is not None:
+        exprs.append(summary[0])
+        ids.append(odd + 2)
+        flags.append(summary[1])
     return exprs, ids, flags
 
 
 def _odd_id(rules: tuple[Rule, ...]) -> int:
-    """The id an odd line is reported under: after the rules and the gates."""
+    """The id an odd line is reported under: after the rules and the gates (then come the
+    marker lines' and the summaries')."""
     return len(rules) + len(_GATES)
+
+
+@lru_cache(maxsize=1)
+def _summary_expression() -> tuple[bytes, int] | None:
+    return _expression(SUMMARY)
+
+
+def _marker_tells() -> bytes:
+    """Lines a CI marker or build status may be on (:mod:`._marker_lines`): they start with
+    one of the markers' and statuses' starts or hold one of their phrases (visible text)."""
+    starts = sorted({*_markers.TELL_STARTS, *_status.TELL_STARTS})
+    phrases = sorted({*_markers.TELL_PHRASES, *_status.TELL_PHRASES})
+    either = "|".join(["^(?:" + "|".join(map(re.escape, starts)) + ")", *map(re.escape, phrases)])
+    return f"(?:{either})[^\\n]*$".encode()
+
+
+class Reported(NamedTuple):
+    """What the compiled pass found on the lines of a chunk.
+
+    Attributes:
+        rules: For each line index, the rules that may fire on it (printable-ASCII lines
+            only; ``len(rules)`` stands for "may be good news"; a rule with ``exact`` does
+            fire).
+        odd: The indexes of the odd lines, which the caller must scan the plain way.
+        markers: The indexes of the lines a marker or status may be on, in order (exact).
+        summaries: The indexes, in order, of the lines that may be a test summary (a
+            superset, odd lines included), or ``None`` if the pass could not tell.
+    """
+
+    rules: dict[int, set[int]]
+    odd: list[int]
+    markers: list[int]
+    summaries: list[int] | None
 
 
 #: Hyperscan's scratch space is per scan in flight: threads that scan inline at once (small
@@ -197,7 +241,9 @@ def _cache_path(rules: tuple[Rule, ...]) -> Path | None:
     if not os.path.isabs(root):
         return None
     key = hashlib.sha256()
-    for part in (_hs_version(), repr(_GATES), _ODD.pattern, _READ_OTHERWISE.pattern):
+    # Every pattern of other modules that goes into the database, with this module's source.
+    others = (repr(_GATES), _ODD.pattern, _READ_OTHERWISE.pattern, SUMMARY.pattern)
+    for part in (_hs_version(), *others, _marker_tells().decode()):
         key.update(part.encode())
     for rule in rules:
         key.update(
@@ -222,16 +268,11 @@ def prepare(rules: tuple[Rule, ...]) -> None:
         _database(rules)
 
 
-def candidates(
-    joined: str, rules: tuple[Rule, ...]
-) -> tuple[dict[int, set[int]], list[int]] | None:
-    """Where each rule may fire in ``joined`` (lines joined with ``\\n``).
+def candidates(joined: str, rules: tuple[Rule, ...]) -> Reported | None:
+    """Where each rule may fire in ``joined`` (lines joined with ``\\n``), and the chunk's
+    odd, marker and summary lines (:class:`Reported`).
 
-    Returns:
-        For each line index, the rules that may fire on it (printable-ASCII lines only;
-        ``len(rules)`` stands for "may be good news"; a rule with ``exact`` does fire), and
-        the indexes of the odd lines, which the caller must scan the plain way; or ``None``
-        when the text cannot be scanned this way (then scan it all the plain way).
+    ``None`` when the text cannot be scanned this way (then scan it all the plain way).
     """
     if _hs is None:
         return None
@@ -240,17 +281,19 @@ def candidates(
     except UnicodeEncodeError:  # lone surrogates: not UTF-8, so not Hyperscan's to read
         return None
     if not data:
-        return {}, []  # Hyperscan refuses an empty buffer; it holds no candidate anyway
+        return Reported({}, [], [], [])  # Hyperscan refuses an empty buffer; nothing is there
     reports: list[tuple[int, int]] = []
 
     def on_match(rid: int, _start: int, end: int, _flags: int, _context: object) -> None:
         reports.append((end, rid))
 
-    _scan(_database(rules), data, on_match)
+    db = _database(rules)
+    _scan(db, data, on_match)
     reports.sort()
     found: dict[int, set[int]] = {}
-    odd: list[int] = []
     odd_id = _odd_id(rules)
+    by_kind: dict[int, list[int]] = {odd_id: [], odd_id + 1: []}
+    maybe_summary: set[int] = set()
     count = data.count
     line, last = 0, 0
     newline = 10
@@ -258,14 +301,24 @@ def candidates(
         at = end - 1 if end > 0 else 0
         line += count(b"\n", last, at)
         last = at
-        if rid == odd_id:
-            odd.append(line)  # reported at its line's end: once per line, in order
+        if rid >= odd_id:
+            if rid == odd_id + 2:
+                maybe_summary.add(line)
+                if end > 0 and data[end - 1] == newline:
+                    maybe_summary.add(line + 1)  # see below
+            else:
+                by_kind[rid].append(line)  # reported at its line's end: once, in order
             continue
         found.setdefault(line, set()).add(rid)
         if end > 0 and data[end - 1] == newline:
             # A match that ends on a line break may belong to the line after it as well.
             found.setdefault(line + 1, set()).add(rid)
-    return found, odd
+    odd = by_kind[odd_id]
+    summaries = None
+    if _summary_expression() is not None:
+        total = joined.count("\n") + 1
+        summaries = sorted(i for i in maybe_summary.union(odd) if i < total)
+    return Reported(found, odd, by_kind[odd_id + 1], summaries)
 
 
 @lru_cache(maxsize=8)

@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from . import _markers, _status
 from ._markers import Event, layout_of, line_events, stamp_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: A line break, then the start of some marker or build status line (one search for the
 #: break, then a short alternation per line: far fewer lines than a first character lets by).
@@ -55,18 +59,30 @@ class _Lines:
         return [self.line_at(m.start()) for m in pattern.finditer(self.text)]
 
 
-def bulk_chunk_events(raw: list[str], visible: list[str], offset: int) -> list[Event] | None:
-    """The chunk's events, or ``None`` when its lines hold line breaks (use the plain loop)."""
+def bulk_chunk_events(
+    raw: list[str], visible: list[str], offset: int, shown_tells: Iterable[int] | None = None
+) -> list[Event] | None:
+    """The chunk's events, or ``None`` when its lines hold line breaks (use the plain loop).
+
+    ``shown_tells``: the visible lines that start with a marker's start or hold one of its
+    phrases, when the scan's compiled pass found them already; else they are searched here.
+    """
     if not raw:
         return []
-    shown = _Lines(visible)
-    # Clean logs show what they wrote: one joined text serves both searches.
-    written = shown if raw == visible else _Lines(raw)
-    if not (shown.valid(len(visible)) and written.valid(len(raw))):
-        return None
-    tells = set(shown.starting(_MARKER_START))
-    for phrase in _MARKER_PHRASES:
-        shown.with_phrase(phrase, tells)
+    if shown_tells is not None:
+        written = _Lines(raw)
+        if not written.valid(len(raw)):
+            return None
+        tells = set(shown_tells)
+    else:
+        shown = _Lines(visible)
+        # Clean logs show what they wrote: one joined text serves both searches.
+        written = shown if raw == visible else _Lines(raw)
+        if not (shown.valid(len(visible)) and written.valid(len(raw))):
+            return None
+        tells = set(shown.starting(_MARKER_START))
+        for phrase in _MARKER_PHRASES:
+            shown.with_phrase(phrase, tells)
     for phrase in _RAW_PHRASES:
         written.with_phrase(phrase, tells)
     found: dict[int, list[Event]] = {}

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ._normalise import strip_ansi, timestamp_prefix
 from ._status import status_of, status_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _TRAVIS_TIME_END = re.compile(r"travis_time:end:\w+:start=(\d+),finish=(\d+)")
 _TRAVIS_CMD = re.compile(r"^\$ (.+)$")
@@ -145,7 +149,9 @@ def _marker(text: str, n: int) -> Event | None:
     return None
 
 
-def chunk_events(raw: list[str], visible: list[str], offset: int = 0) -> list[Event]:
+def chunk_events(
+    raw: list[str], visible: list[str], offset: int = 0, *, tells: Iterable[int] | None = None
+) -> list[Event]:
     """All markers of a chunk, with the clock readings the analysis needs.
 
     A step's duration, when no marker measures it, runs from the clock of its first line to
@@ -155,11 +161,13 @@ def chunk_events(raw: list[str], visible: list[str], offset: int = 0) -> list[Ev
 
     A big chunk is searched in bulk for the few lines that can hold a marker or a clock
     (:mod:`._marker_lines`); only those are read line by line, with the same code.
+    ``tells``: the visible lines a marker may be on, when the scan's compiled pass found
+    them (:func:`._scan.scan_visible`).
     """
     if len(raw) >= _BULK_MIN_LINES:
         from ._marker_lines import bulk_chunk_events
 
-        found = bulk_chunk_events(raw, visible, offset)
+        found = bulk_chunk_events(raw, visible, offset, tells)
         if found is not None:
             return found
     return plain_chunk_events(raw, visible, offset)

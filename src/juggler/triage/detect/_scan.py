@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from functools import lru_cache
 from itertools import accumulate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .._trie import words_regex
 from . import _bulk, ci, generic, js, jvm, native, other, python, system
@@ -151,8 +151,9 @@ BULK_MIN_LINES = 2000
 _Candidate = tuple[int, tuple[_Try, ...], bool]
 
 
-def _candidates(scanned: list[str]) -> list[_Candidate]:
-    """Each line some rule may win, with the rules to try on it, in line order."""
+def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | None]:
+    """Each line some rule may win, with the rules to try on it, in line order; and what the
+    compiled pass found, if it ran."""
     found = None
     if len(scanned) >= BULK_MIN_LINES and _bulk.available():
         joined = _SEP.join(scanned)
@@ -161,12 +162,12 @@ def _candidates(scanned: list[str]) -> list[_Candidate]:
             found = _bulk.candidates(joined, ALL_RULES)
     if found is None:
         plan = _plan([line for line in scanned if line])
-        return [(i, tries, True) for i, line in enumerate(scanned) if (tries := plan.get(line))]
-    reported, odd = found
+        every = [(i, tries, True) for i, line in enumerate(scanned) if (tries := plan.get(line))]
+        return every, None
+    reported, odd = found.rules, found.odd
     odd_lines = set(odd)
     plain = _plan([scanned[i] for i in odd if scanned[i]])
     chosen: list[_Candidate] = [(i, t, True) for i in odd if (t := plain.get(scanned[i]))]
-    gate = len(ALL_RULES)
     known: dict[str, tuple[tuple[_Try, ...], bool]] = {}
     for i, rids in reported.items():
         if i >= len(scanned):
@@ -176,27 +177,44 @@ def _candidates(scanned: list[str]) -> list[_Candidate]:
             continue
         entry = known.get(text)
         if entry is None:
-            low = text.lower()
-            tries = tuple(
-                (rid, True) if ALL_RULES[rid].exact is not None else (rid, None)
-                for rid in sorted(rids)
-                if rid < gate and _needled(rid, low)
-            )
-            entry = known[text] = (tries, gate in rids)
+            sure, needled, good = _reported(frozenset(rids))
+            if needled:  # rules whose needles must be in the line before their regex runs
+                low = text.lower()
+                tries = tuple(
+                    sorted(
+                        (*sure, *((rid, None) for rid, needles in needled if _holds(low, needles)))
+                    )
+                )
+            else:
+                tries = sure
+            entry = known[text] = (tries, good)
         if entry[0]:
             chosen.append((i, *entry))
     chosen.sort()
-    return chosen
+    return chosen, found
 
 
-def _needled(rid: int, low: str) -> bool:
-    """Does the lowercased line hold one of rule ``rid``'s needles, as the rule requires?
+@lru_cache(maxsize=4096)
+def _reported(
+    rids: frozenset[int],
+) -> tuple[tuple[_Try, ...], tuple[tuple[int, tuple[str, ...]], ...], bool]:
+    """What the compiled pass's report of ``rids`` on a line means, in rule order: the
+    rules known to match (``exact``, whose form implies their needles: tests check it),
+    the rules still to check for a needle, and whether the line may be good news.
 
-    A rule's exact form implies its needles (tests check it): its many needles are not
-    tested again.
+    Lines of a log set off few distinct sets of rules, so this is worth remembering.
     """
-    spec = ALL_RULES[rid]
-    return spec.exact is not None or any(needle in low for needle in spec.needles)
+    gate = len(ALL_RULES)
+    ordered = sorted(rid for rid in rids if rid < gate)
+    sure = tuple((rid, True) for rid in ordered if ALL_RULES[rid].exact is not None)
+    needled = tuple(
+        (rid, ALL_RULES[rid].needles) for rid in ordered if ALL_RULES[rid].exact is None
+    )
+    return sure, needled, gate in rids
+
+
+def _holds(low: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in low for needle in needles)
 
 
 def _title(line: str) -> str:
@@ -215,6 +233,28 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
     Returns:
         Hits sorted by start line, 1-based line numbers.
     """
+    return scan_visible(lines, offset=offset).hits
+
+
+class VisibleScan(NamedTuple):
+    """:func:`scan_visible`'s answer.
+
+    Attributes:
+        hits: As :func:`detect_visible` returns them.
+        markers: Indexes of the lines a CI marker or status may be on (for
+            :func:`._markers.chunk_events`), or ``None`` when the compiled pass did not run.
+        summaries: Indexes of the lines that may be a test summary (a superset, for
+            :func:`..analyse.summary_lines`), or ``None`` when the pass could not tell.
+    """
+
+    hits: list[Hit]
+    markers: list[int] | None
+    summaries: list[int] | None
+
+
+def scan_visible(lines: list[str], *, offset: int = 0) -> VisibleScan:
+    """:func:`detect_visible`, with the marker and summary lines its compiled pass found on
+    the way (one pass over a big chunk serves all three)."""
     hits: list[Hit] = []
     family_until: dict[str, int] = {}
     specific_until = -1
@@ -223,7 +263,8 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
         scanned = [line[:MAX_SCAN_CHARS] for line in lines]
     else:
         scanned = lines
-    for i, tries, maybe_good in _candidates(scanned):
+    chosen, reported = _candidates(scanned)
+    for i, tries, maybe_good in chosen:
         line = scanned[i]
         for rid, ahead in tries:
             spec = ALL_RULES[rid]
@@ -258,17 +299,20 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
                 test = next(
                     (v for k, v in match.groupdict().items() if k.startswith("test") and v), ""
                 ).strip()
+            # Positional: half the cost of keywords, on a loop that runs once per hit.
+            # start, end, family, kind, severity, confidence, title, test, copies, head
             hits.append(
                 Hit(
-                    start=start + 1 + offset,
-                    end=end + 1 + offset,
-                    family=spec.family,
-                    kind=spec.kind,
-                    severity=spec.severity,
-                    confidence=spec.confidence,
-                    title=_title(line),
-                    test=test,
-                    head=i + 1 + offset,
+                    start + 1 + offset,
+                    end + 1 + offset,
+                    spec.family,
+                    spec.kind,
+                    spec.severity,
+                    spec.confidence,
+                    _title(line),
+                    test,
+                    1,
+                    i + 1 + offset,
                 )
             )
             family_until[spec.family] = end
@@ -277,7 +321,10 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
             break
     # Leading context can start a block before an earlier hit's head: keep the order total.
     hits.sort(key=lambda h: (h.start, h.end))
-    return hits
+    # Lines cut to the scan limit may hide a marker or a summary: then the pass's are not.
+    if reported is None or scanned is not lines:
+        return VisibleScan(hits, None, None)
+    return VisibleScan(hits, reported.markers, reported.summaries)
 
 
 def detect(lines: list[str], *, offset: int = 0) -> list[Hit]:
