@@ -100,6 +100,8 @@ def test_many_texts_redact_as_each_would_alone() -> None:
         "KeyError: 'password'",
         "db password=hunter2 and token=" + "t" * 20,
         "Password: hunter2",
+        "\u212aEY: not ascii, a Kelvin sign lowers to k",
+        "é password=hunter2",
     ]
     redacted = redact_texts(texts)
     assert redacted == [redact_text(t) for t in texts]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._secret_rules import RULES, SecretRule
 from ._trie import lines_matching, words_regex
+from .detect._bulk import lines_that_may_match
 from .detect._normalise import visible
 
 if TYPE_CHECKING:
@@ -217,6 +218,16 @@ def redact_text(text: str) -> str:
     return text
 
 
+def _holding_keywords(lows: list[str]) -> Iterable[int]:
+    """Indexes of the lowercased one-line texts that may hold a rule's keyword (a superset).
+
+    The compiled pass first (Hyperscan reads the keywords at C speed); ``re`` where it
+    cannot run.
+    """
+    found = lines_that_may_match(lows, _TRIGGER)
+    return lines_matching(lows, _TRIGGER) if found is None else found
+
+
 def redact_texts(texts: Sequence[str]) -> list[str]:
     """:func:`redact_text` of each of ``texts``, with one search for all of them.
 
@@ -227,7 +238,7 @@ def redact_texts(texts: Sequence[str]) -> list[str]:
     lows = [text.lower() for text in texts]
     if any("\n" in low for low in lows):  # several lines in one text: one by one
         return [redact_text(text) for text in texts]
-    for index in lines_matching(lows, _TRIGGER):
+    for index in _holding_keywords(lows):
         out[index] = redact_text(out[index])
     return out
 
@@ -285,7 +296,7 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
     if not listed:
         return {}
     # One search per key that holds a keyword (a log's keys can hold thousands of "key=").
-    found = lines_matching([k.lower() for k in listed], _TRIGGER)
+    found = _holding_keywords([k.lower() for k in listed])
     changed = {}
     for index in found:
         key = listed[index]
