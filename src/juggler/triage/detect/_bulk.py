@@ -8,10 +8,15 @@ pairs. That makes it an exact shortcut, provided Hyperscan and ``re`` agree on w
 can match; they do on printable ASCII (tab included), where ``\\s``, ``\\w``, ``\\d`` and
 case folding mean the same to both. A line holding anything else (Unicode, control
 characters) is *odd*: it is left to the plain per-line path. The scan still checks each
-rule's needles and regex on every candidate, so the hits stay exactly the plain path's.
+rule's needles and regex on every candidate, so the hits stay exactly the plain path's,
+except for a rule with an ``exact`` form that Hyperscan reads as written: its report is the
+answer (tests check the two forms agree).
 
 A rule Hyperscan cannot compile stands in by its needles (caseless literals), which every
 line it fires on contains.
+
+The same pass reports, once per line, the odd lines, the lines a CI marker may be on, and
+the lines that may be a test summary, so nothing else searches a big chunk for them.
 """
 
 from __future__ import annotations
