@@ -1,12 +1,11 @@
 """Whether a triage scans inline (in this process) or on worker processes.
 
 Starting the worker pool (a forkserver, then one process per core importing the scan's
-modules) cost 0.58 s of the 0.815 s small-log triage (the rest: 0.237 s of imports). A
-chunk scan costs a core 0.087 s per MB on hit-dense loghub text (1.73 CPU-s per 20 MB,
-measured with ``time.process_time`` around ``scan_chunk``), less on CI logs. Two workers
-save at most half of the scan, so the pool pays off from about 0.58 / (0.087 / 2) = 13 MB:
-inputs up to 8 MiB are scanned by a thread of this process. ``bench/triage_speed.py``'s
-crossover table (default vs ``--workers 2`` by size) re-measures it on a machine.
+modules) cost 0.58 s of the 0.815 s small-log triage when this was first measured; a small
+input is scanned by a thread of this process instead. Where the pool starts to pay is
+measured, not derived: ``bench/triage_speed.py``'s crossover table (default against
+``--workers 2``, by size of generated CI output) gave 4 MB: 0.81 / 0.79 s, 8 MB: 1.51 /
+1.04 s once the scan had got faster (2026-12-04), so inputs up to 4 MiB run inline.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 #: Inputs up to this many bytes (all logs and baselines together) are scanned inline.
-INLINE_MAX_BYTES = 8 * 1024 * 1024
+INLINE_MAX_BYTES = 4 * 1024 * 1024
 #: Compressed inputs count as this many times their size (logs compress about 10:1).
 _EXPANSION = 10
 _COMPRESSED = (".gz", ".tgz", ".bz2", ".xz", ".zst", ".zip", ".tar")
