@@ -112,6 +112,16 @@ def test_many_texts_redact_as_each_would_alone() -> None:
     assert "hunter2" not in redact_texts(several)[0]
 
 
+def test_many_texts_take_the_compiled_pass_and_redact_the_same() -> None:
+    texts = [f"line {i} ok" for i in range(2500)]
+    texts[7] = "db password=hunter2"
+    texts[1500] = "\u212aEY: not ascii"
+    texts[2499] = "curl -H 'Authorization: Bearer abc.def'"
+    assert len(texts) >= _secrets._BULK_TEXTS
+    assert redact_texts(texts) == [redact_text(t) for t in texts]
+    assert "hunter2" not in redact_texts(texts)[7]
+
+
 def test_pem_block_bodies_are_masked_line_by_line() -> None:
     """Every line between BEGIN and END is the key; the count of lines never changes."""
     body = [_rnd(64, string.ascii_letters + "+/"), _rnd(64), "ab12=="]
