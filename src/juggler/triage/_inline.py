@@ -3,9 +3,10 @@
 Starting the worker pool (a forkserver, then one process per core importing the scan's
 modules) cost 0.58 s of the 0.815 s small-log triage when this was first measured; a small
 input is scanned by a thread of this process instead. Where the pool starts to pay is
-measured, not derived: ``bench/triage_speed.py``'s crossover table (default against
-``--workers 2``, by size of generated CI output) gave 4 MB: 0.81 / 0.79 s, 8 MB: 1.51 /
-1.04 s once the scan had got faster (2026-12-04), so inputs up to 4 MiB run inline.
+measured, not derived. Generated CI output through the CLI, inline against
+``--workers 2``, median of 3 (2026-12-04, after the scan got faster): 2 MB 0.52 / 0.72 s,
+4 MB 0.86 / 0.99 s, 6 MB 1.15 / 1.07 s, 8 MB 1.32 / 1.05 s. The lines cross near 5 MB, so
+inputs up to 5 MiB run inline. ``bench/triage_speed.py``'s crossover table re-measures it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 #: Inputs up to this many bytes (all logs and baselines together) are scanned inline.
-INLINE_MAX_BYTES = 4 * 1024 * 1024
+INLINE_MAX_BYTES = 5 * 1024 * 1024
 #: Compressed inputs count as this many times their size (logs compress about 10:1).
 _EXPANSION = 10
 _COMPRESSED = (".gz", ".tgz", ".bz2", ".xz", ".zst", ".zip", ".tar")
