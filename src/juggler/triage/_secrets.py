@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._secret_rules import RULES, SecretRule
 from ._trie import lines_matching, words_regex
-from .detect._bulk import lines_that_may_match
+from .detect._bulk import MIN_LINES, lines_that_may_match
 from .detect._normalise import visible
 
 if TYPE_CHECKING:
@@ -225,12 +225,8 @@ def _holding_keywords(lows: list[str]) -> Iterable[int]:
     at C speed. Few: ``re``, as compiling the keywords for Hyperscan costs a small log's
     triage more than it saves (0.05 s).
     """
-    found = lines_that_may_match(lows, _TRIGGER) if len(lows) >= _BULK_TEXTS else None
+    found = lines_that_may_match(lows, _TRIGGER) if len(lows) >= MIN_LINES else None
     return lines_matching(lows, _TRIGGER) if found is None else found
-
-
-#: Texts from which the compiled pass finds keywords faster than ``re``, its set-up included.
-_BULK_TEXTS: Final = 2000
 
 
 def redact_texts(texts: Sequence[str]) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._verdict import Verdict, decide
-from .detect._bulk import lines_that_may_match
+from .detect._bulk import MIN_LINES, lines_that_may_match
 from .detect._markers import Event, chunk_events
 from .detect._status import LISTING_END, STATUS_KINDS
 from .detect._summaries import SUMMARY as _SUMMARY
@@ -34,8 +34,6 @@ _COMMAND_ECHO = re.compile(r"^\s*(?:[+$>]+\s+)?echo\b")
 _TEST_FILE = re.compile(
     r"[/\\]|\.(?:[cm]?[jt]sx?|py|rb|go|java|kt|scala|cs|php|rs|swift|exs?|dart)(?::\d+)?$"
 )
-#: Below this many lines the plain loop is as fast as the compiled pass.
-_BULK_MIN_LINES = 2000
 _COUNT_AFTER = re.compile(
     r"(\d+) (failed|failures?|failing|passed|passing|errors?|total|examples?|tests?)\b", re.I
 )
@@ -179,7 +177,7 @@ def summary_lines(visible: Iterable[str], *, maybe: Sequence[int] | None = None)
     """
     lines = visible if isinstance(visible, list) else list(visible)
     # A big chunk: only the lines a one-pass compiled search cannot rule out are read here.
-    if maybe is None and len(lines) >= _BULK_MIN_LINES:
+    if maybe is None and len(lines) >= MIN_LINES:
         maybe = lines_that_may_match(lines, _SUMMARY)
     # Every summary shape names tests, failures, passes, totals or examples.
     return [

@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from . import _markers, _status
+from . import _markers
 from ._summaries import SUMMARY
 from .generic import GOOD_NEWS
 
@@ -56,6 +56,11 @@ _ODD_LINE: Final = f"{_ODD.pattern}[^\\n]*$".encode()
 _MAY_SPAN_LINES = re.compile(r"\[\^|\\[sWDn]|\n")
 #: Syntax Python reads one way and Hyperscan (PCRE) another: such a rule uses its needles.
 _READ_OTHERWISE = re.compile(r"\{,|\\[uUNx0-9AZ]|\[\[:")
+
+
+#: Lines below which searching each line in Python costs less than the compiled pass (its
+#: join, encoding and call included): callers take their plain path there.
+MIN_LINES: Final = 2000
 
 
 def available() -> bool:
@@ -175,9 +180,8 @@ def _summary_expression() -> tuple[bytes, int] | None:
 def _marker_tells() -> bytes:
     """Lines a CI marker or build status may be on (:mod:`._marker_lines`): they start with
     one of the markers' and statuses' starts or hold one of their phrases (visible text)."""
-    starts = sorted({*_markers.TELL_STARTS, *_status.TELL_STARTS})
-    phrases = sorted({*_markers.TELL_PHRASES, *_status.TELL_PHRASES})
-    either = "|".join(["^(?:" + "|".join(map(re.escape, starts)) + ")", *map(re.escape, phrases)])
+    starts = "|".join(map(re.escape, _markers.ALL_TELL_STARTS))
+    either = "|".join([f"^(?:{starts})", *map(re.escape, _markers.ALL_TELL_PHRASES)])
     return f"(?:{either})[^\\n]*$".encode()
 
 
@@ -287,43 +291,54 @@ def candidates(joined: str, rules: tuple[Rule, ...]) -> Reported | None:
         return None
     if not data:
         return Reported({}, [], [], [])  # Hyperscan refuses an empty buffer; nothing is there
+    found: dict[int, set[int]] = {}
+    odd: list[int] = []
+    markers: list[int] = []
+    maybe_summary: set[int] = set()
+    odd_id = _odd_id(rules)
+    for line, rid in _reported_lines(_database(rules), data):
+        if rid < odd_id:
+            found.setdefault(line, set()).add(rid)
+        elif rid == odd_id:
+            odd.append(line)  # reported at its line's end: once, in order
+        elif rid == odd_id + 1:
+            markers.append(line)  # likewise
+        else:
+            maybe_summary.add(line)
+    summaries = None
+    if _summary_expression() is not None:
+        total = joined.count("\n") + 1
+        summaries = sorted(i for i in maybe_summary.union(odd) if i < total)
+    return Reported(found, odd, markers, summaries)
+
+
+def _reported_lines(db: Any, data: bytes) -> list[tuple[int, int]]:
+    """``(line index, id)`` of each match of ``db`` in ``data``, in line order.
+
+    A match that ends on a line break is reported for the line after it as well: it may
+    belong there.
+    """
     reports: list[tuple[int, int]] = []
 
     def on_match(rid: int, _start: int, end: int, _flags: int, _context: object) -> None:
         reports.append((end, rid))
 
-    db = _database(rules)
     _scan(db, data, on_match)
     reports.sort()
-    found: dict[int, set[int]] = {}
-    odd_id = _odd_id(rules)
-    by_kind: dict[int, list[int]] = {odd_id: [], odd_id + 1: []}
-    maybe_summary: set[int] = set()
+    lines: list[tuple[int, int]] = []
     count = data.count
     line, last = 0, 0
-    newline = 10
     for end, rid in reports:
         at = end - 1 if end > 0 else 0
         line += count(b"\n", last, at)
         last = at
-        if rid >= odd_id:
-            if rid == odd_id + 2:
-                maybe_summary.add(line)
-                if end > 0 and data[end - 1] == newline:
-                    maybe_summary.add(line + 1)  # see below
-            else:
-                by_kind[rid].append(line)  # reported at its line's end: once, in order
-            continue
-        found.setdefault(line, set()).add(rid)
-        if end > 0 and data[end - 1] == newline:
-            # A match that ends on a line break may belong to the line after it as well.
-            found.setdefault(line + 1, set()).add(rid)
-    odd = by_kind[odd_id]
-    summaries = None
-    if _summary_expression() is not None:
-        total = joined.count("\n") + 1
-        summaries = sorted(i for i in maybe_summary.union(odd) if i < total)
-    return Reported(found, odd, by_kind[odd_id + 1], summaries)
+        lines.append((line, rid))
+        if end > 0 and data[end - 1] == _NEWLINE:
+            lines.append((line + 1, rid))
+    return lines
+
+
+_NEWLINE: Final = ord("\n")
 
 
 @lru_cache(maxsize=8)
@@ -362,20 +377,5 @@ def lines_that_may_match(lines: list[str], pattern: re.Pattern[str]) -> list[int
         return None
     if db is None or not data:
         return None
-    ends: list[int] = []
-
-    def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
-        ends.append(end)
-
-    _scan(db, data, on_match)
-    ends.sort()
-    found: set[int] = set()
-    line, last = 0, 0
-    for end in ends:
-        at = end - 1 if end > 0 else 0
-        line += data.count(b"\n", last, at)
-        last = at
-        found.add(line)
-        if end > 0 and data[end - 1] == 10:  # a match ending on a break: the next line too
-            found.add(line + 1)
+    found = {line for line, _ in _reported_lines(db, data)}
     return sorted(i for i in found if i < len(lines))

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from . import _markers, _status
+from . import _markers
 from ._markers import Event, layout_of, line_events, stamp_of
 
 if TYPE_CHECKING:
@@ -23,11 +23,9 @@ if TYPE_CHECKING:
 
 #: A line break, then the start of some marker or build status line (one search for the
 #: break, then a short alternation per line: far fewer lines than a first character lets by).
-_MARKER_START = re.compile(
-    r"\n(?:" + "|".join(map(re.escape, sorted({*_markers.TELL_STARTS, *_status.TELL_STARTS}))) + ")"
-)
+_MARKER_START = re.compile(r"\n(?:" + "|".join(map(re.escape, _markers.ALL_TELL_STARTS)) + ")")
 #: Phrases a marker or a status line may hold anywhere in the visible line.
-_MARKER_PHRASES = (*_markers.TELL_PHRASES, *_status.TELL_PHRASES)
+_MARKER_PHRASES = _markers.ALL_TELL_PHRASES
 #: Phrases a raw line's timers and sections hold.
 _RAW_PHRASES = ("travis_", "section_")
 #: A line break, then the start of an ISO-8601 clock reading.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from . import _status
 from ._normalise import strip_ansi, timestamp_prefix
 from ._status import status_of, status_text
 
@@ -45,6 +46,9 @@ _GENERIC_EXIT = re.compile(
 #: what the bulk search for marker lines must let through (:mod:`._marker_lines`).
 TELL_STARTS = ("$ ", "##[", "[Pipeline] { (", "Build step '", "ERROR: ", "Finished: ")
 TELL_PHRASES = ("exited with", "exit code", "***", "] $ /bin/")
+#: The markers' tells and the build statuses' (:mod:`._status`) together.
+ALL_TELL_STARTS = tuple(sorted({*TELL_STARTS, *_status.TELL_STARTS}))
+ALL_TELL_PHRASES = tuple(sorted({*TELL_PHRASES, *_status.TELL_PHRASES}))
 
 
 @dataclass(frozen=True, slots=True)

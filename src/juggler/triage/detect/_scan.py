@@ -141,9 +141,9 @@ def _plan(texts: list[str]) -> dict[str, tuple[_Try, ...]]:
     return plan
 
 
-#: Lines below which the plain path beats the compiled pass (measured by
-#: bench/triage_speed.py's small cases: the pass costs a join, an encode and a scan call).
-BULK_MIN_LINES = 2000
+#: Lines below which the plain path beats the compiled pass (a name of this module's own,
+#: so tests can send every chunk down the compiled pass).
+BULK_MIN_LINES = _bulk.MIN_LINES
 
 
 #: A line to scan: its index, the rules to try on it in order, and whether it may be good
