@@ -164,6 +164,27 @@ def test_a_key_cut_by_the_chunk_boundary_is_masked() -> None:
     assert redact_scan(scan, chunk).lines[101][0] == marker("private-key")
 
 
+def test_a_worker_remembers_key_answers_without_changing_any() -> None:
+    """Keys and heads redacted from the worker's memory of earlier chunks equal a cold
+    redaction, text by text; hit heads that are keys take their key's redacted form."""
+    canaries = log_canaries()
+    # Digit-free, so the line's key (digits masked) keeps it.
+    chunk = secret_log(canaries).split("\n") + ["ERROR: login failed password=swordfishy"] * 2
+    scan = scan_chunk(chunk)
+    assert any("swordfishy" in h for h in scan.heads)  # a key with a secret heads a hit
+    _secrets._KEY_ANSWERS.clear()
+    cold = redact_scan(scan, chunk)
+    assert _secrets._KEY_ANSWERS  # remembered
+    warm = redact_scan(scan, chunk)
+    assert warm == cold
+    assert list(cold.heads) == redact_texts(scan.heads)
+    expected: dict[str, int] = {}
+    for key, n in scan.key_counts.items():
+        expected[redact_text(key)] = expected.get(redact_text(key), 0) + n
+    assert cold.key_counts == expected
+    assert not any("swordfishy" in h for h in cold.heads)
+
+
 def test_a_huge_line_full_of_keywords_stays_linear() -> None:
     """Bounded repeats: a 400 KB line of keyword-laden words does not backtrack forever."""
     line = ("token" + "a" * 60 + " ") * 6000 + "password=x1y2z3"

@@ -147,6 +147,24 @@ def test_caches_never_change_a_key(lines: list[str]) -> None:
         assert shared.key(line) == KeyCache().make_key(line)
 
 
+@PROPERTY
+@given(lines=st.lists(st.one_of(log_line, st.text(max_size=40)), max_size=30))
+def test_keys_in_bulk_equal_keys_one_by_one(lines: list[str]) -> None:
+    """Property: a chunk's keys and counts in bulk are the line-by-line ones, in order."""
+    one, bulk = TemplateMiner(), TemplateMiner()
+    # Twice over the same bulk cache: the second pass reads the shapes the first stored.
+    for _ in range(2):
+        expected = [one.add(line) if line.strip() else "" for line in lines]
+        assert bulk.add_each(lines) == expected
+        assert list(bulk.counts().items()) == list(one.counts().items())
+
+
+def test_keys_in_bulk_of_lines_holding_a_break() -> None:
+    lines = ["took 5 ms", "a\nb 7", "", "took 6 ms"]
+    one = TemplateMiner()
+    assert TemplateMiner().add_each(lines) == [one.add(x) if x.strip() else "" for x in lines]
+
+
 _DIGIT_WORDS = ["ssh2", "L0", "L3", "0x1f", "v1.0", "R74-M1-NB", "node7", "gige7", "x86_64"]
 _DIGIT_WORDS += ["2024-03-01", "10.0.0.1:80", "took", "ms", "id=42", "Jun", "8", "utf8", "0"]
 

@@ -94,7 +94,7 @@ def scan_chunk(
     found, marker_lines, maybe_summaries = scan_visible(visible, offset=offset)
     events = chunk_events(lines, visible, offset, tells=marker_lines)
     counter = key_counter()
-    line_keys = [counter.add(text) if text.strip() else "" for text in visible]
+    line_keys = counter.add_each(visible)
     repeats = _Repeats()
     for hit in found:
         repeats.add(hit, hit.test or line_keys[(hit.head or hit.start) - offset - 1])

@@ -291,20 +291,25 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
     """The keys that hold a credential, each mapped to its redacted form.
 
     Keys are masked lines (digits already ``<*>``), one per distinct line shape: searched
-    together in one pass, and only the few holding a keyword are redacted one by one.
+    together in one pass, and only the few holding a keyword are redacted one by one. A log
+    repeats its keys from chunk to chunk, so a worker remembers each key's answer.
     """
-    listed = list(keys)
-    if not listed:
-        return {}
+    known = _KEY_ANSWERS
+    answers = {key: known.get(key) for key in keys}
+    new = [key for key, clean in answers.items() if clean is None]
     # One search per key that holds a keyword (a log's keys can hold thousands of "key=").
-    found = _holding_keywords([k.lower() for k in listed])
-    changed = {}
-    for index in found:
-        key = listed[index]
-        clean = redact_text(key)
-        if clean != key:
-            changed[key] = clean
-    return changed
+    flagged = set(_holding_keywords([k.lower() for k in new])) if new else set()
+    if len(known) + len(new) > _KEY_ANSWERS_LIMIT:
+        known.clear()
+    for index, key in enumerate(new):
+        answers[key] = known[key] = redact_text(key) if index in flagged else key
+    return {key: clean for key, clean in answers.items() if clean != key}
+
+
+#: Each key's redacted form (the key itself when it holds no credential): a pure function
+#: of the key, kept per process across the chunks it scans; bounded, like the key caches.
+_KEY_ANSWERS: dict[str, str] = {}
+_KEY_ANSWERS_LIMIT: Final = 100_000
 
 
 def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
@@ -351,10 +356,17 @@ def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
         events=events,
         summaries=tuple(redact_texts(scan.summaries)),
         key_counts=counts,
-        heads=tuple(redact_texts(scan.heads)),
+        heads=_redacted_heads(scan, keys),
     )
 
 
 def redact_matches(matches: Iterable[CauseMatch]) -> tuple[CauseMatch, ...]:
     """Cause matches with their descriptions (filled from the log's text) redacted."""
     return tuple(replace(m, description=redact_text(m.description)) for m in matches)
+
+
+def _redacted_heads(scan: ChunkScan, keys: dict[str, str]) -> tuple[str, ...]:
+    """The heads of ``scan``'s hits, redacted: most are line keys, redacted already."""
+    counted = scan.key_counts
+    others = iter(redact_texts([h for h in scan.heads if h not in counted]))
+    return tuple(keys.get(h, h) if h in counted else next(others) for h in scan.heads)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import cached_property
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -38,8 +39,13 @@ class _Lines:
 
     def __init__(self, lines: list[str]) -> None:
         self.text = "\n" + "\n".join(lines)
-        # Position of each line's leading break.
-        self.starts = list(accumulate(map((1).__add__, map(len, lines[:-1])), initial=0))
+        self._lines = lines
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Position of each line's leading break (built when first asked: most chunks of a
+        big log hold no tell of the raw text, and then no position needs its line)."""
+        return list(accumulate(map((1).__add__, map(len, self._lines[:-1])), initial=0))
 
     def valid(self, count: int) -> bool:
         return self.text.count("\n") == count
@@ -87,10 +93,14 @@ def bulk_chunk_events(
     for i in tells:
         if on_line := line_events(raw[i], visible[i], offset + i + 1):
             found[i] = on_line
-    clocks = written.starting(_STAMP_START)
+    # Only the last clock reading is kept: the stamped lines' positions, mapped to lines
+    # from the end until one reads (most chunks: the first).
+    clocks: Iterable[int] = (
+        written.line_at(m.start()) for m in reversed(list(_STAMP_START.finditer(written.text)))
+    )
     if "\t" in written.text:
         layouts = written.starting(_LAYOUT)
-        clocks = sorted({*clocks, *layouts})
+        clocks = sorted({*clocks, *layouts}, reverse=True)
         step: str | None = None
         for i in layouts:
             name = layout_of(raw[i])
@@ -108,8 +118,7 @@ def bulk_chunk_events(
             events.append(here)
         events.extend(found[i])
     last_stamp = next(
-        (e for i in reversed(clocks) if (e := stamp_of(raw[i], offset + i + 1)) is not None),
-        None,
+        (e for i in clocks if (e := stamp_of(raw[i], offset + i + 1)) is not None), None
     )
     if last_stamp is not None and (not events or events[-1] != last_stamp):
         events.append(last_stamp)

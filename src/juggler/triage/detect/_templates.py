@@ -44,6 +44,10 @@ class KeyCounter(Protocol):
         """Count ``line`` and return its key."""
         ...
 
+    def add_each(self, lines: list[str]) -> list[str]:
+        """Count each line that is not blank; return the keys, ``""`` for blank lines."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """Lines counted per key."""
         ...
@@ -69,6 +73,9 @@ class _LocalCounter:
         key = local_key(line)
         self._counts[key] += 1
         return key
+
+    def add_each(self, lines: list[str]) -> list[str]:
+        return [self.add(line) if line.strip() else "" for line in lines]
 
     def counts(self) -> dict[str, int]:
         return dict(self._counts)
@@ -139,5 +146,4 @@ def vocabulary(counts: dict[str, int]) -> Vocabulary:
 
 def keys(lines: list[str]) -> list[str]:
     """One comparable key per visible line ("" for blank lines), e.g. for a baseline log."""
-    counter = key_counter()
-    return [counter.add(line) if line.strip() else "" for line in lines]
+    return key_counter().add_each(lines)

@@ -25,6 +25,7 @@ number of distinct keys.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Final, final
 
 from ._structure import DEFAULT_RULES, Rules, partition, template_of
@@ -163,6 +164,27 @@ class KeyCache:
                 self._lines.clear()
             self._lines[line] = key
         return key
+
+    def keys(self, lines: list[str]) -> list[str]:
+        """``[self.key(line) for line in lines]``, in bulk.
+
+        The lines this cache has not seen are mostly new only in their digits: the digits of
+        them all are zeroed in one pass, so such a line costs a look-up of its shape. Those
+        lines are not remembered one by one: on a log of unique lines (time stamps), storing
+        each cost more than the look-ups it saved.
+        """
+        seen = self._lines.get
+        keys = [seen(line) for line in lines]
+        new = [i for i, key in enumerate(keys) if key is None]
+        if not new:
+            return keys  # type: ignore[return-value]  # no None left
+        shapes = _zero_digits("\n".join([lines[i] for i in new])).split("\n")
+        if len(shapes) != len(new):  # a line held a break: one by one
+            return [self.key(line) for line in lines]
+        known = self._line_shapes.get
+        for i, shape in zip(new, shapes):
+            keys[i] = known(shape) or self.key(lines[i])
+        return keys  # type: ignore[return-value]  # every None was filled
 
     def _mask_with_digits(self, token: str, shape: str) -> str:
         # Masking treats every digit alike, so tokens that differ only in their digits
@@ -354,6 +376,18 @@ class TemplateMiner:
             self._counts[key] = seen + count
         return key
 
+    def add_each(self, lines: list[str]) -> list[str]:
+        """``[self.add(line) if line.strip() else "" for line in lines]``, in bulk.
+
+        Only a blank line has the key ``""`` (every token masks to some text), so the keys
+        are counted all at once, at C speed, and the blank lines' ``""`` dropped.
+        """
+        keys = self._cache.keys(lines)
+        found = Counter(keys)
+        found.pop("", None)
+        self._add_counts(found)
+        return keys
+
     def add_lines(self, lines: Iterable[str]) -> None:
         """Count every line of ``lines``."""
         for line in lines:
@@ -361,8 +395,11 @@ class TemplateMiner:
 
     def merge(self, other: TemplateMiner) -> None:
         """Add the counts of ``other`` to this miner (``other`` is left unchanged)."""
+        self._add_counts(other._counts)
+
+    def _add_counts(self, more: dict[str, int]) -> None:
         counts = self._counts
-        for key, n in other._counts.items():
+        for key, n in more.items():
             seen = counts.get(key)
             if seen is None:
                 self._templates = None
