@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from juggler.triage import analyse
+from juggler.triage import _findings, analyse
 from juggler.triage._trie import words_regex
 from juggler.triage.detect import Hit, _bulk, _markers, _scan, detect_visible, visible_lines
+from juggler.triage.detect import _templates
 from juggler.triage.detect._marker_lines import bulk_chunk_events
 from juggler.triage.detect._normalise import visible
 
@@ -88,6 +89,25 @@ def test_scan_matches_plain_needle_test(lines: list[str]) -> None:
 def test_repeated_lines_match_lines_seen_once(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = POOL * 3
     assert detect_visible(lines, offset=3) == _reference(lines, monkeypatch)
+
+
+def _thinned_hits(lines: list[str], offset: int) -> tuple[list[Hit], tuple[str, ...]]:
+    """The reference thinning: every hit built, then thinned by ``_Repeats``."""
+    visible = visible_lines(lines)
+    keys = _templates.keys(visible)
+    repeats = _findings._Repeats()
+    for hit in detect_visible(visible, offset=offset):
+        repeats.add(hit, hit.test or keys[hit.head - offset - 1])
+    return repeats.kept()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*POOL, "error 7", "error 8", "Error: id 9"]), max_size=60))
+def test_a_chunk_thins_its_blocks_as_its_hits(lines: list[str]) -> None:
+    """Repeats thinned on plain blocks, building only the kept hits: the same hits, copies
+    and heads as thinning every hit."""
+    scan = _findings.scan_chunk(lines, offset=4)
+    assert (list(scan.hits), scan.heads) == _thinned_hits(lines, 4)
 
 
 # --- The compiled pass (Hyperscan) on big chunks: the same hits as the per-line scan. ---

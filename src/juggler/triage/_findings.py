@@ -19,7 +19,7 @@ from .analyse import fold as fold_analysis
 from .analyse import summary_lines
 from .detect import Hit, visible_lines
 from .detect._markers import Event, chunk_events
-from .detect._scan import scan_visible
+from .detect._scan import ALL_RULES, Blocks, scan_blocks
 from .detect._templates import key_counter, keys, vocabulary
 from .rank import DEFAULT_WEIGHTS, MAX_FINDING_LINES, TAIL_REACH, RankWeights, novel_runs, rank
 
@@ -90,20 +90,18 @@ def scan_chunk(
         chunk's first line.
     """
     visible = visible_lines(lines)
-    # One compiled pass over a big chunk finds the hits, marker lines and summary lines.
-    found, marker_lines, maybe_summaries = scan_visible(visible, offset=offset)
-    events = chunk_events(lines, visible, offset, tells=marker_lines)
+    # One compiled pass over a big chunk finds the blocks, marker lines and summary lines.
+    found = scan_blocks(visible)
+    events = chunk_events(lines, visible, offset, tells=found.markers)
     counter = key_counter()
     line_keys = counter.add_each(visible)
-    repeats = _Repeats()
-    for hit in found:
-        repeats.add(hit, hit.test or line_keys[(hit.head or hit.start) - offset - 1])
-    hits, heads = repeats.kept()
+    hits, heads = _thinned(found, line_keys, offset)
     runs: tuple[tuple[int, int], ...] | None = None
     novel_lines: frozenset[int] = frozenset()
     if baseline is not None:
         flags = [bool(k) and k not in baseline for k in line_keys]
-        covered = {n for h in found for n in range(h.start, h.end + 1)}
+        first = offset + 1
+        covered = {n for b in found.blocks for n in range(b[0] + first, b[1] + first + 1)}
         runs = tuple(novel_runs(visible, flags, covered, offset))
     wanted = {n for n in _shown_lines(hits, events, runs or ()) if n > offset}
     if baseline is not None:
@@ -114,13 +112,47 @@ def scan_chunk(
         hits=tuple(hits),
         events=tuple(events),
         # The last summary wins (Maven prints one per test class, then the total).
-        summaries=tuple(summary_lines(visible, maybe=maybe_summaries)[-_SUMMARIES_KEPT:]),
+        summaries=tuple(summary_lines(visible, maybe=found.summaries)[-_SUMMARIES_KEPT:]),
         key_counts=counter.counts(),
         lines={n: (visible[n - offset - 1], line_keys[n - offset - 1]) for n in sorted(wanted)},
         novel=runs,
         novel_lines=novel_lines,
         heads=heads,
     )
+
+
+def _thinned(
+    found: Blocks, line_keys: list[str], offset: int
+) -> tuple[list[Hit], tuple[str, ...]]:
+    """:class:`_Repeats`' thinning of the chunk's hits, and their heads.
+
+    The same groups, firsts, lasts and copies, found on the plain blocks (in their order, by
+    first then last line): only the kept blocks become :class:`Hit` objects. A hit-dense
+    chunk has thousands of blocks and keeps a few hundred.
+    """
+    # (family, kind, head) -> [first, last or None, copies]
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for block in found.blocks:
+        _, _, head, rid, test = block
+        rule = ALL_RULES[rid]
+        name = (rule.family, rule.kind, test or line_keys[head])
+        group = groups.get(name)
+        if group is None:
+            groups[name] = [block, None, 1]
+            continue
+        group[2] += 1
+        # Blocks of one family never share both lines, so in this order a later block
+        # sorts after every earlier one: it is the group's last so far.
+        group[1] = block
+    kept: list[tuple[Hit, str]] = []
+    for (_, _, head), (first, last, copies) in groups.items():
+        if last is None:
+            kept.append((found.hit(first, offset), head))
+        else:
+            kept.append((replace(found.hit(first, offset), copies=copies - 1), head))
+            kept.append((found.hit(last, offset), head))
+    kept.sort(key=lambda pair: (pair[0].start, pair[0].end))
+    return [hit for hit, _ in kept], tuple(head for _, head in kept)
 
 
 def _shown_lines(

@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from .._trie import words_regex
@@ -255,7 +256,52 @@ class VisibleScan(NamedTuple):
 def scan_visible(lines: list[str], *, offset: int = 0) -> VisibleScan:
     """:func:`detect_visible`, with the marker and summary lines its compiled pass found on
     the way (one pass over a big chunk serves all three)."""
-    hits: list[Hit] = []
+    found = scan_blocks(lines)
+    hits = [found.hit(block, offset) for block in found.blocks]
+    return VisibleScan(hits, found.markers, found.summaries)
+
+
+#: A block before it becomes a :class:`Hit`: its first and last line, the line the rule
+#: matched (0-based indexes into the scanned lines), the rule's index, the test's name.
+Block = tuple[int, int, int, int, str]
+
+
+class Blocks(NamedTuple):
+    """:func:`scan_blocks`'s answer: :class:`VisibleScan`, with plain blocks for hits.
+
+    A hit-dense chunk has thousands of blocks, mostly repeats of a few messages: a caller
+    that thins repeats builds :class:`Hit` objects only for the blocks it keeps.
+    """
+
+    blocks: list[Block]
+    scanned: list[str]
+    markers: list[int] | None
+    summaries: list[int] | None
+
+    def hit(self, block: Block, offset: int = 0) -> Hit:
+        """The :class:`Hit` of one of :attr:`blocks`."""
+        start, end, head, rid, test = block
+        spec = ALL_RULES[rid]
+        # Positional: half the cost of keywords.
+        # start, end, family, kind, severity, confidence, title, test, copies, head
+        return Hit(
+            start + 1 + offset,
+            end + 1 + offset,
+            spec.family,
+            spec.kind,
+            spec.severity,
+            spec.confidence,
+            _title(self.scanned[head]),
+            test,
+            1,
+            head + 1 + offset,
+        )
+
+
+def scan_blocks(lines: list[str]) -> Blocks:
+    """The blocks of :func:`scan_visible`'s hits, in the same order (by first, then last
+    line), with the marker and summary lines its compiled pass found."""
+    blocks: list[Block] = []
     family_until: dict[str, int] = {}
     specific_until = -1
     # Minified code and base64 blobs: the head says enough, and it bounds regex time.
@@ -299,32 +345,20 @@ def scan_visible(lines: list[str], *, offset: int = 0) -> VisibleScan:
                 test = next(
                     (v for k, v in match.groupdict().items() if k.startswith("test") and v), ""
                 ).strip()
-            # Positional: half the cost of keywords, on a loop that runs once per hit.
-            # start, end, family, kind, severity, confidence, title, test, copies, head
-            hits.append(
-                Hit(
-                    start + 1 + offset,
-                    end + 1 + offset,
-                    spec.family,
-                    spec.kind,
-                    spec.severity,
-                    spec.confidence,
-                    _title(line),
-                    test,
-                    1,
-                    i + 1 + offset,
-                )
-            )
+            blocks.append((start, end, i, rid, test))
             family_until[spec.family] = end
             if not generic_rule:
                 specific_until = max(specific_until, end)
             break
     # Leading context can start a block before an earlier hit's head: keep the order total.
-    hits.sort(key=lambda h: (h.start, h.end))
+    blocks.sort(key=_SPAN)
     # Lines cut to the scan limit may hide a marker or a summary: then the pass's are not.
     if reported is None or scanned is not lines:
-        return VisibleScan(hits, None, None)
-    return VisibleScan(hits, reported.markers, reported.summaries)
+        return Blocks(blocks, scanned, None, None)
+    return Blocks(blocks, scanned, reported.markers, reported.summaries)
+
+
+_SPAN = itemgetter(0, 1)
 
 
 def detect(lines: list[str], *, offset: int = 0) -> list[Hit]:
