@@ -3,6 +3,7 @@ again, matches on exactly the lines the regex finds."""
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,7 +19,8 @@ EXACT_RULES = [r for r in _scan.ALL_RULES if r.exact is not None]
 
 # Characters on either side of a word that the regexes' lookarounds judge, and non-ASCII
 # text (which the compiled pass leaves to the plain path, so it must report it as odd).
-_EDGES = [".", "/", "-", "_", "a", "Z", "0", " ", ":", "'", "\t", "(", ".x", ". ", "é", "\u212a"]
+_EDGES = [".", "/", "-", "_", "a", "Z", "0", " ", ":", "=", "'", "\t", "(", ".x", ". ", "é", "\u212a"]
+_EDGES += ["ing", "s", "0a", "  "]  # the warning rule: "warnings", "warn: 0a", "warn  0"
 
 
 def _fragments(rule: Rule) -> st.SearchStrategy[str]:
@@ -48,6 +50,33 @@ def test_exact_form_reports_the_lines_the_regex_finds(rule: Rule) -> None:
                 assert any(needle in line.lower() for needle in rule.needles), line
 
     check()
+
+
+# What may follow a rule's word, every sequence of up to three of them: the counts and
+# separators a lookahead judges ("warn: 0", "warn = 0a", "error.x").
+_AFTER = [" ", ":", "=", "0", "0a", ".", ".x", "-", "/", "a", "s"]
+
+
+@pytest.mark.parametrize("rule", EXACT_RULES, ids=lambda r: f"{r.family}-{r.kind}")
+def test_exact_form_on_every_short_context(rule: Rule) -> None:
+    """Every needle, after each of a few characters and before every short sequence of the
+    characters its lookarounds judge: the form and the regex agree on each line."""
+    tails = ["".join(t) for n in range(4) for t in itertools.product(_AFTER, repeat=n)]
+    lines = [
+        before + word + tail
+        for needle in rule.needles
+        for word in (needle, needle.title())
+        for before in ("", "x", "-", " ", ".")
+        for tail in tails
+    ]
+    found = _bulk.candidates("\n".join(lines), (rule,))
+    assert found is not None and not found.odd
+    wrong = [
+        line
+        for i, line in enumerate(lines)
+        if (0 in found.rules.get(i, set())) != bool(rule.pattern.search(line))
+    ]
+    assert wrong == []
 
 
 def test_exact_form_is_what_the_scan_relies_on() -> None:

@@ -30,6 +30,18 @@ _ERROR_WORDS_EXACT = (
     r"invalid|mismatch|missing|unexpected|violation|broken|crash(?:ed)?|"
     r"does not exist|doesn't exist|no such)(?:[^\w/.\n-][^\n]*|\.(?:[^\w\n][^\n]*)?)?$"
 )
+# The warning word, unless a count of zero follows it ("warnings: 0", "warn=0").
+_WARNING = r"(?<![\w-])warn(?:ing)?s?\b(?!s? ?[:=]? ?0\b)"
+# The same without lookarounds (Rule.exact). After the word comes a non-word character or
+# the line's end, so the lookahead's "s?" matches nothing and its zero is never first: it
+# refuses a rest starting with " ", "  ", ":", "=", " :", ": " or " : " (and so on), then a
+# "0" ending a word. The rest is spelt out by its first characters: _NO_ZERO after ":" or
+# "=" (neither "0" nor " 0" ending a word next), _NO_COUNT after a space (nor ":0", ": 0").
+_NO_ZERO = r"(?:0\w[^\n]*| (?:[^0\n][^\n]*|0\w[^\n]*)?|[^0 \n][^\n]*)?"
+_NO_COUNT = rf"(?:0\w[^\n]*| (?:[^0\n][^\n]*|0\w[^\n]*)?|[:=]{_NO_ZERO}|[^0 :=\n][^\n]*)?"
+_WARNING_EXACT = (
+    rf"(?:^|[^\w\n-])warn(?:ing)?s?(?:[^\w\n :=][^\n]*|[:=]{_NO_ZERO}| {_NO_COUNT})?$"
+)
 # A count of zero (or "no errors") is good news, not a failure.
 _ZERO = re.compile(
     r"(?:\b0 (?:errors?|failures?|failed)|(?:errors?|failures?|failed):? 0\b|\bno errors?\b|"
@@ -80,9 +92,10 @@ RULES = (
         "warning",
         0.1,
         "warn",
-        r"(?<![\w-])warn(?:ing)?s?\b(?!s? ?[:=]? ?0\b)",
+        _WARNING,
         flags=_I,
         confidence=0.4,
+        exact=_WARNING_EXACT,
     ),
 )
 
