@@ -779,6 +779,9 @@ def test_detection_is_deterministic_and_hits_pickle() -> None:
     first = detect(_lines(text))
     assert detect(_lines(text)) == first
     assert pickle.loads(pickle.dumps(first)) == first
+    # Every field, none at its default (hits pickle by their fields, in order).
+    thinned = Hit(3, 9, "pytest", "test_failure", 0.8, 0.7, "FAILED t", "t", 4, 5)
+    assert pickle.loads(pickle.dumps(thinned)) == thinned
 
 
 def test_offset_shifts_line_numbers_for_a_chunk() -> None:
