@@ -298,7 +298,11 @@ def candidates(joined: str, rules: tuple[Rule, ...]) -> Reported | None:
     odd_id = _odd_id(rules)
     for line, rid in _reported_lines(_database(rules), data):
         if rid < odd_id:
-            found.setdefault(line, set()).add(rid)
+            rids = found.get(line)
+            if rids is None:
+                found[line] = {rid}
+            else:
+                rids.add(rid)
         elif rid == odd_id:
             odd.append(line)  # reported at its line's end: once, in order
         elif rid == odd_id + 1:
@@ -326,15 +330,17 @@ def _reported_lines(db: Any, data: bytes) -> list[tuple[int, int]]:
     _scan(db, data, on_match)
     reports.sort()
     lines: list[tuple[int, int]] = []
-    count = data.count
-    line, last = 0, 0
+    add, count = lines.append, data.count
+    line, last, previous = 0, 0, -1
     for end, rid in reports:
-        at = end - 1 if end > 0 else 0
-        line += count(b"\n", last, at)
-        last = at
-        lines.append((line, rid))
+        if end != previous:  # patterns that end where a line ends: count once
+            previous = end
+            at = end - 1 if end > 0 else 0
+            line += count(b"\n", last, at)
+            last = at
+        add((line, rid))
         if end > 0 and data[end - 1] == _NEWLINE:
-            lines.append((line + 1, rid))
+            add((line + 1, rid))
     return lines
 
 

@@ -89,7 +89,7 @@ def visible_lines(lines: list[str]) -> list[str]:
     One search per pattern over the chunk finds the lines that need :func:`visible`'s work;
     the others (most lines of most logs) only lose their trailing white space.
     """
-    out = [line.rstrip() for line in lines]
+    out = list(map(str.rstrip, lines))
     joined = "\n".join(lines)
     patterns: tuple[re.Pattern[str], ...] = _NEEDS_WORK
     # A control character is rare; deleting every other byte at C speed tells whether one

@@ -169,28 +169,23 @@ def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | 
     odd_lines = set(odd)
     plain = _plan([scanned[i] for i in odd if scanned[i]])
     chosen: list[_Candidate] = [(i, t, True) for i in odd if (t := plain.get(scanned[i]))]
-    known: dict[str, tuple[tuple[_Try, ...], bool]] = {}
+    # The tries of a line with rules still to check for a needle, by its text (a repeated
+    # line is checked once); the others' depend on the rules reported alone.
+    known: dict[str, tuple[_Try, ...]] = {}
+    count = len(scanned)
     for i, rids in reported.items():
-        if i >= len(scanned):
+        if i >= count or i in odd_lines or not (text := scanned[i]):
             continue
-        text = scanned[i]
-        if not text or i in odd_lines:
-            continue
-        entry = known.get(text)
-        if entry is None:
-            sure, needled, good = _reported(frozenset(rids))
-            if needled:  # rules whose needles must be in the line before their regex runs
+        tries, needled, good = _reported(frozenset(rids))
+        if needled:  # rules whose needles must be in the line before their regex runs
+            checked = known.get(text)
+            if checked is None:
                 low = text.lower()
-                tries = tuple(
-                    sorted(
-                        (*sure, *((rid, None) for rid, needles in needled if _holds(low, needles)))
-                    )
-                )
-            else:
-                tries = sure
-            entry = known[text] = (tries, good)
-        if entry[0]:
-            chosen.append((i, *entry))
+                held = ((rid, None) for rid, needles in needled if _holds(low, needles))
+                checked = known[text] = tuple(sorted((*tries, *held)))
+            tries = checked
+        if tries:
+            chosen.append((i, tries, good))
     chosen.sort()
     return chosen, found
 

@@ -95,7 +95,7 @@ def scan_lines(chunk: Chunk) -> list[str]:
         if lines[-1] == "":
             lines.pop()  # the chunk's last line end starts no new line
         if lines and max(map(len, lines)) > VISIBLE_CHARS:
-            lines = [visible_text(line) for line in lines]
+            lines = list(map(visible_text, lines))
         return lines
     return _stream_lines(chunk)
 

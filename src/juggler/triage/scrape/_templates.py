@@ -174,7 +174,7 @@ class KeyCache:
         each cost more than the look-ups it saved.
         """
         seen = self._lines.get
-        keys = [seen(line) for line in lines]
+        keys = list(map(seen, lines))
         new = [i for i, key in enumerate(keys) if key is None]
         if not new:
             return keys  # type: ignore[return-value]  # no None left
