@@ -325,9 +325,18 @@ def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
             shown base64 line belongs to a PEM private key that begins above it.
     """
     keys = _redacted_keys(scan.key_counts)
+    counted = scan.key_counts
+    # Every text of the scan in one batch, each once: a hit's title is mostly its shown
+    # line, and a head not a key is its test's name.
+    texts = [text for text, _ in scan.lines.values()]
+    texts += [h.title for h in scan.hits] + [h.test for h in scan.hits]
+    texts += [e.name for e in scan.events] + list(scan.summaries)
+    texts += [h for h in scan.heads if h not in counted]
+    unique = list(dict.fromkeys(texts))
+    clean_of = dict(zip(unique, redact_texts(unique), strict=True))
     lines = {}
-    shown = redact_texts([text for text, _ in scan.lines.values()])
-    for (n, (_, key)), clean in zip(scan.lines.items(), shown, strict=True):
+    for n, (text, key) in scan.lines.items():
+        clean = clean_of[text]
         stripped = clean.strip()
         if stripped and _is_key_body(stripped) and _in_pem_block(n, chunk, scan.offset):
             clean = marker("private-key")
@@ -338,25 +347,25 @@ def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
         for key, count in scan.key_counts.items():
             clean = keys.get(key, key)
             counts[clean] = counts.get(clean, 0) + count
-    titles = redact_texts([h.title for h in scan.hits])
-    tests = redact_texts([h.test for h in scan.hits])
     hits = tuple(
-        h if (title, test) == (h.title, h.test) else replace(h, title=title, test=test)
-        for h, title, test in zip(scan.hits, titles, tests, strict=True)
+        h
+        if (clean_of[h.title], clean_of[h.test]) == (h.title, h.test)
+        else replace(h, title=clean_of[h.title], test=clean_of[h.test])
+        for h in scan.hits
     )
-    names = redact_texts([e.name for e in scan.events])
     events = tuple(
-        e if name == e.name else replace(e, name=name)
-        for e, name in zip(scan.events, names, strict=True)
+        e if clean_of[e.name] == e.name else replace(e, name=clean_of[e.name])
+        for e in scan.events
     )
     return replace(
         scan,
         lines=lines,
         hits=hits,
         events=events,
-        summaries=tuple(redact_texts(scan.summaries)),
+        summaries=tuple(clean_of[text] for text in scan.summaries),
         key_counts=counts,
-        heads=_redacted_heads(scan, keys),
+        # Most heads are line keys, redacted with the keys.
+        heads=tuple(keys.get(h, h) if h in counted else clean_of[h] for h in scan.heads),
     )
 
 
@@ -364,9 +373,3 @@ def redact_matches(matches: Iterable[CauseMatch]) -> tuple[CauseMatch, ...]:
     """Cause matches with their descriptions (filled from the log's text) redacted."""
     return tuple(replace(m, description=redact_text(m.description)) for m in matches)
 
-
-def _redacted_heads(scan: ChunkScan, keys: dict[str, str]) -> tuple[str, ...]:
-    """The heads of ``scan``'s hits, redacted: most are line keys, redacted already."""
-    counted = scan.key_counts
-    others = iter(redact_texts([h for h in scan.heads if h not in counted]))
-    return tuple(keys.get(h, h) if h in counted else next(others) for h in scan.heads)

@@ -35,20 +35,25 @@ _LAYOUT = re.compile(r"\n[^\t\n]+\t[^\t\n]+\t")
 
 
 class _Lines:
-    """Maps positions in ``"\\n" + "\\n".join(lines)`` to line indexes."""
+    """Maps positions in ``"\\n".join(lines)`` to line indexes.
+
+    Patterns of line starts begin with the break before the line: the first line, which has
+    none, is matched on its own (putting a break before 2 MB of text would copy it all).
+    """
 
     def __init__(self, lines: list[str]) -> None:
-        self.text = "\n" + "\n".join(lines)
+        self.text = "\n".join(lines)
         self._lines = lines
 
     @cached_property
     def starts(self) -> list[int]:
-        """Position of each line's leading break (built when first asked: most chunks of a
-        big log hold no tell of the raw text, and then no position needs its line)."""
-        return list(accumulate(map((1).__add__, map(len, self._lines[:-1])), initial=0))
+        """Position of the break before each line, -1 for the first (built when first asked:
+        most chunks of a big log hold no tell of the raw text, and then no position needs
+        its line)."""
+        return list(accumulate(map((1).__add__, map(len, self._lines[:-1])), initial=-1))
 
     def valid(self, count: int) -> bool:
-        return self.text.count("\n") == count
+        return self.text.count("\n") == count - 1
 
     def line_at(self, pos: int) -> int:
         return bisect_right(self.starts, pos) - 1
@@ -59,8 +64,14 @@ class _Lines:
             into.add(self.line_at(at))
             at = find(phrase, at + 1)
 
+    def breaks(self, pattern: re.Pattern[str]) -> list[int]:
+        """Positions of the breaks before the lines ``pattern`` (``\\n`` + a line's start)
+        matches, in order."""
+        first = [-1] if self._lines and pattern.match("\n" + self._lines[0]) else []
+        return first + [m.start() for m in pattern.finditer(self.text)]
+
     def starting(self, pattern: re.Pattern[str]) -> list[int]:
-        return [self.line_at(m.start()) for m in pattern.finditer(self.text)]
+        return [self.line_at(pos) for pos in self.breaks(pattern)]
 
 
 def bulk_chunk_events(
@@ -95,9 +106,7 @@ def bulk_chunk_events(
             found[i] = on_line
     # Only the last clock reading is kept: the stamped lines' positions, mapped to lines
     # from the end until one reads (most chunks: the first).
-    clocks: Iterable[int] = (
-        written.line_at(m.start()) for m in reversed(list(_STAMP_START.finditer(written.text)))
-    )
+    clocks: Iterable[int] = map(written.line_at, reversed(written.breaks(_STAMP_START)))
     if "\t" in written.text:
         layouts = written.starting(_LAYOUT)
         clocks = sorted({*clocks, *layouts}, reverse=True)
