@@ -2,7 +2,7 @@
 
 RELIABILITY.md Semantics §6, R9 and R10. Each chunk's scan is committed to SQLite (WAL,
 one transaction per chunk, ``INSERT OR REPLACE``: a re-executed chunk overwrites, never
-appends) the moment the parent folds it, keyed by
+appends) as the parent receives it (an ``io`` stage, off the event loop), keyed by
 
     (what the scan depends on, the input's identity, the chunk's byte range)
 
@@ -262,10 +262,16 @@ class JournalFold:
             acc = self._fold(acc, item)
         return acc
 
-    def fold(self, acc: Any, item: Any) -> Any:
-        """Commit ``item`` to the journal, then fold it (and any journaled results)."""
+    def record(self, item: Any) -> Any:
+        """Commit ``item`` to the journal and pass it on (an ``io`` stage before the fold:
+        pickling and writing a chunk's scan, and SQLite's occasional checkpoint, must not
+        hold the event loop that keeps the workers fed)."""
         if getattr(item, "key", ""):
             self.journal.commit(item.key, item)
+        return item
+
+    def fold(self, acc: Any, item: Any) -> Any:
+        """Fold ``item`` (and any journaled results)."""
         return self._fold(self._drain(acc), item)
 
     def split(self, acc: Any) -> Any:

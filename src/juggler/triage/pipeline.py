@@ -495,6 +495,7 @@ async def _triage(
     stages: list[Any] = [
         juggler.io(plans.expand, name="ingest", concurrency=4, flat=True),
         place(scan_job, name="scan", inline=inline),
+        *([juggler.io(journaled.record, name="journal")] if journaled else []),
         juggler.reduce(journaled.fold if journaled else _fold, initial={}, name="fold"),
         juggler.io(journaled.split if journaled else _split_folds, flat=True, name="split"),
         place(merge_log, name="merge", inline=inline),
