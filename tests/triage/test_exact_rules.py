@@ -19,7 +19,25 @@ EXACT_RULES = [r for r in _scan.ALL_RULES if r.exact is not None]
 
 # Characters on either side of a word that the regexes' lookarounds judge, and non-ASCII
 # text (which the compiled pass leaves to the plain path, so it must report it as odd).
-_EDGES = [".", "/", "-", "_", "a", "Z", "0", " ", ":", "=", "'", "\t", "(", ".x", ". ", "é", "\u212a"]
+_EDGES = [
+    ".",
+    "/",
+    "-",
+    "_",
+    "a",
+    "Z",
+    "0",
+    " ",
+    ":",
+    "=",
+    "'",
+    "\t",
+    "(",
+    ".x",
+    ". ",
+    "é",
+    "\u212a",
+]
 _EDGES += ["ing", "s", "0a", "  "]  # the warning rule: "warnings", "warn: 0a", "warn  0"
 
 
@@ -70,7 +88,8 @@ def test_exact_form_on_every_short_context(rule: Rule) -> None:
         for tail in tails
     ]
     found = _bulk.candidates("\n".join(lines), (rule,))
-    assert found is not None and not found.odd
+    assert found is not None
+    assert not found.odd
     wrong = [
         line
         for i, line in enumerate(lines)

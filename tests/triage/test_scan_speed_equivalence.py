@@ -16,8 +16,15 @@ from hypothesis import strategies as st
 
 from juggler.triage import _findings, analyse
 from juggler.triage._trie import words_regex
-from juggler.triage.detect import Hit, _bulk, _markers, _scan, detect_visible, visible_lines
-from juggler.triage.detect import _templates
+from juggler.triage.detect import (
+    Hit,
+    _bulk,
+    _markers,
+    _scan,
+    _templates,
+    detect_visible,
+    visible_lines,
+)
 from juggler.triage.detect._marker_lines import bulk_chunk_events
 from juggler.triage.detect._normalise import visible
 

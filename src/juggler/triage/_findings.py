@@ -121,9 +121,7 @@ def scan_chunk(
     )
 
 
-def _thinned(
-    found: Blocks, line_keys: list[str], offset: int
-) -> tuple[list[Hit], tuple[str, ...]]:
+def _thinned(found: Blocks, line_keys: list[str], offset: int) -> tuple[list[Hit], tuple[str, ...]]:
     """:class:`_Repeats`' thinning of the chunk's hits, and their heads.
 
     The same groups, firsts, lasts and copies, found on the plain blocks (in their order, by
@@ -133,9 +131,9 @@ def _thinned(
     # (family, kind, head) -> [first, last or None, copies]
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for block in found.blocks:
-        _, _, head, rid, test = block
+        _, _, matched, rid, test = block
         rule = ALL_RULES[rid]
-        name = (rule.family, rule.kind, test or line_keys[head])
+        name = (rule.family, rule.kind, test or line_keys[matched])
         group = groups.get(name)
         if group is None:
             groups[name] = [block, None, 1]

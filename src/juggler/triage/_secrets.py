@@ -295,7 +295,7 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
     repeats its keys from chunk to chunk, so a worker remembers each key's answer.
     """
     known = _KEY_ANSWERS
-    answers = {key: known.get(key) for key in keys}
+    answers: dict[str, str | None] = {key: known.get(key) for key in keys}
     new = [key for key, clean in answers.items() if clean is None]
     # One search per key that holds a keyword (a log's keys can hold thousands of "key=").
     flagged = set(_holding_keywords([k.lower() for k in new])) if new else set()
@@ -303,7 +303,7 @@ def _redacted_keys(keys: Iterable[str]) -> dict[str, str]:
         known.clear()
     for index, key in enumerate(new):
         answers[key] = known[key] = redact_text(key) if index in flagged else key
-    return {key: clean for key, clean in answers.items() if clean != key}
+    return {key: clean for key, clean in answers.items() if clean is not None and clean != key}
 
 
 #: Each key's redacted form (the key itself when it holds no credential): a pure function
@@ -354,8 +354,7 @@ def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
         for h in scan.hits
     )
     events = tuple(
-        e if clean_of[e.name] == e.name else replace(e, name=clean_of[e.name])
-        for e in scan.events
+        e if clean_of[e.name] == e.name else replace(e, name=clean_of[e.name]) for e in scan.events
     )
     return replace(
         scan,
@@ -372,4 +371,3 @@ def redact_scan(scan: ChunkScan, chunk: Sequence[str]) -> ChunkScan:
 def redact_matches(matches: Iterable[CauseMatch]) -> tuple[CauseMatch, ...]:
     """Cause matches with their descriptions (filled from the log's text) redacted."""
     return tuple(replace(m, description=redact_text(m.description)) for m in matches)
-

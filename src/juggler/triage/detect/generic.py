@@ -39,9 +39,7 @@ _WARNING = r"(?<![\w-])warn(?:ing)?s?\b(?!s? ?[:=]? ?0\b)"
 # "=" (neither "0" nor " 0" ending a word next), _NO_COUNT after a space (nor ":0", ": 0").
 _NO_ZERO = r"(?:0\w[^\n]*| (?:[^0\n][^\n]*|0\w[^\n]*)?|[^0 \n][^\n]*)?"
 _NO_COUNT = rf"(?:0\w[^\n]*| (?:[^0\n][^\n]*|0\w[^\n]*)?|[:=]{_NO_ZERO}|[^0 :=\n][^\n]*)?"
-_WARNING_EXACT = (
-    rf"(?:^|[^\w\n-])warn(?:ing)?s?(?:[^\w\n :=][^\n]*|[:=]{_NO_ZERO}| {_NO_COUNT})?$"
-)
+_WARNING_EXACT = rf"(?:^|[^\w\n-])warn(?:ing)?s?(?:[^\w\n :=][^\n]*|[:=]{_NO_ZERO}| {_NO_COUNT})?$"
 # A count of zero (or "no errors") is good news, not a failure.
 _ZERO = re.compile(
     r"(?:\b0 (?:errors?|failures?|failed)|(?:errors?|failures?|failed):? 0\b|\bno errors?\b|"

@@ -182,7 +182,7 @@ class KeyCache:
         if len(shapes) != len(new):  # a line held a break: one by one
             return [self.key(line) for line in lines]
         known = self._line_shapes.get
-        for i, shape in zip(new, shapes):
+        for i, shape in zip(new, shapes, strict=True):
             keys[i] = known(shape) or self.key(lines[i])
         return keys  # type: ignore[return-value]  # every None was filled
 
