@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from juggler.triage.detect import _bulk, _scan
+from juggler.triage.detect import _bulk, _scan, generic
 
 if TYPE_CHECKING:
     from juggler.triage.detect._rules import Rule
@@ -96,6 +96,24 @@ def test_exact_form_on_every_short_context(rule: Rule) -> None:
         if (0 in found.rules.get(i, set())) != bool(rule.pattern.search(line))
     ]
     assert wrong == []
+
+
+_GOOD_NEWS_PARTS = ["0", "1", "10", " ", ":", "=", ",", "_", "-", "x", "no ", "without "]
+_GOOD_NEWS_PARTS += ["error", "errors", "Error", "failure", "FAILURES", "failed", "failing"]
+_GOOD_NEWS_PARTS += ["fail_on_", "continue-on-", "é"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.sampled_from(_GOOD_NEWS_PARTS), max_size=6).map("".join), min_size=1))
+def test_the_good_news_gate_reports_exactly_the_good_news(lines: list[str]) -> None:
+    """Where the compiled pass reads the gate exactly, the scan takes its report as the
+    answer: it must be ``is_good_news`` on every line that is not odd."""
+    assert _bulk.gate_is_exact()
+    found = _bulk.candidates("\n".join(lines), ())  # no rules: the gate's id is 0
+    assert found is not None
+    for i, line in enumerate(lines):
+        if i not in found.odd:
+            assert (0 in found.rules.get(i, set())) == generic.is_good_news(line), line
 
 
 def test_exact_form_is_what_the_scan_relies_on() -> None:

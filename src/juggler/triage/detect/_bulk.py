@@ -116,6 +116,13 @@ def _expression(pattern: re.Pattern[str], *, exact: bool = False) -> tuple[bytes
 _GATES = (GOOD_NEWS,)
 
 
+@lru_cache(maxsize=1)
+def gate_is_exact() -> bool:
+    """Whether the pass reads the good-news gate exactly: then its report on a printable
+    ASCII line is the answer, and the gate's regex need not run there."""
+    return _hs is not None and _expression(GOOD_NEWS, exact=True) is not None
+
+
 def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[int]]:
     """One expression per rule (or its needles, when Hyperscan cannot read its regex), then
     one per gate, numbered after the rules."""

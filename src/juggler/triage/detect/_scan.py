@@ -147,9 +147,9 @@ def _plan(texts: list[str]) -> dict[str, tuple[_Try, ...]]:
 BULK_MIN_LINES = _bulk.MIN_LINES
 
 
-#: A line to scan: its index, the rules to try on it in order, and whether it may be good
-#: news (when false, the good-news regex need not run).
-_Candidate = tuple[int, tuple[_Try, ...], bool]
+#: A line to scan: its index, the rules to try on it in order, and whether it is good news
+#: (``None``: not known, the good-news regex decides when a generic rule matches).
+_Candidate = tuple[int, tuple[_Try, ...], "bool | None"]
 
 
 def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | None]:
@@ -163,12 +163,12 @@ def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | 
             found = _bulk.candidates(joined, ALL_RULES)
     if found is None:
         plan = _plan([line for line in scanned if line])
-        every = [(i, tries, True) for i, line in enumerate(scanned) if (tries := plan.get(line))]
+        every = [(i, tries, None) for i, line in enumerate(scanned) if (tries := plan.get(line))]
         return every, None
     reported, odd = found.rules, found.odd
     odd_lines = set(odd)
     plain = _plan([scanned[i] for i in odd if scanned[i]])
-    chosen: list[_Candidate] = [(i, t, True) for i in odd if (t := plain.get(scanned[i]))]
+    chosen: list[_Candidate] = [(i, t, None) for i in odd if (t := plain.get(scanned[i]))]
     # The tries of a line with rules still to check for a needle, by its text (a repeated
     # line is checked once); the others' depend on the rules reported alone.
     known: dict[str, tuple[_Try, ...]] = {}
@@ -193,10 +193,11 @@ def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | 
 @lru_cache(maxsize=4096)
 def _reported(
     rids: frozenset[int],
-) -> tuple[tuple[_Try, ...], tuple[tuple[int, tuple[str, ...]], ...], bool]:
+) -> tuple[tuple[_Try, ...], tuple[tuple[int, tuple[str, ...]], ...], bool | None]:
     """What the compiled pass's report of ``rids`` on a line means, in rule order: the
     rules known to match (``exact``, whose form implies their needles: tests check it),
-    the rules still to check for a needle, and whether the line may be good news.
+    the rules still to check for a needle, and whether the line is good news (``None``:
+    it may be, when the pass reads the gate only as a prefilter).
 
     Lines of a log set off few distinct sets of rules, so this is worth remembering.
     """
@@ -206,7 +207,9 @@ def _reported(
     needled = tuple(
         (rid, ALL_RULES[rid].needles) for rid in ordered if ALL_RULES[rid].exact is None
     )
-    return sure, needled, gate in rids
+    if gate not in rids:
+        return sure, needled, False
+    return sure, needled, True if _bulk.gate_is_exact() else None
 
 
 def _holds(low: str, needles: tuple[str, ...]) -> bool:
@@ -305,7 +308,7 @@ def scan_blocks(lines: list[str]) -> Blocks:
     else:
         scanned = lines
     chosen, reported = _candidates(scanned)
-    for i, tries, maybe_good in chosen:
+    for i, tries, good in chosen:
         line = scanned[i]
         for rid, ahead in tries:
             spec = ALL_RULES[rid]
@@ -321,8 +324,7 @@ def scan_blocks(lines: list[str]) -> Blocks:
             if not match or (
                 not isinstance(ahead, re.Match)
                 and generic_rule
-                and maybe_good
-                and generic.is_good_news(line)
+                and (generic.is_good_news(line) if good is None else good)
             ):
                 continue
             end = max(i, spec.extend(lines, i))
