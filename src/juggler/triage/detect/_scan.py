@@ -163,7 +163,9 @@ def _candidates(scanned: list[str]) -> tuple[list[_Candidate], _bulk.Reported | 
             found = _bulk.candidates(joined, ALL_RULES)
     if found is None:
         plan = _plan([line for line in scanned if line])
-        every = [(i, tries, None) for i, line in enumerate(scanned) if (tries := plan.get(line))]
+        every: list[_Candidate] = [
+            (i, tries, None) for i, line in enumerate(scanned) if (tries := plan.get(line))
+        ]
         return every, None
     reported, odd = found.rules, found.odd
     odd_lines = set(odd)
