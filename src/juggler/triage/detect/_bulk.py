@@ -305,11 +305,7 @@ def candidates(joined: str, rules: tuple[Rule, ...]) -> Reported | None:
     odd_id = _odd_id(rules)
     for line, rid in _reported_lines(_database(rules), data):
         if rid < odd_id:
-            rids = found.get(line)
-            if rids is None:
-                found[line] = {rid}
-            else:
-                rids.add(rid)
+            found.setdefault(line, set()).add(rid)
         elif rid == odd_id:
             odd.append(line)  # reported at its line's end: once, in order
         elif rid == odd_id + 1:
