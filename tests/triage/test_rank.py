@@ -198,3 +198,26 @@ def test_a_line_its_tool_tags_as_a_warning_ranks_below_the_same_line_as_an_error
         ("WARNING:", "ERROR:", "Failed to build optional extension speedups"),
     ):
         assert score_of(f"{tag} {message}") < 0.8 * score_of(f"{error_tag} {message}"), tag
+
+
+def test_a_warning_whose_block_holds_a_fatal_line_is_no_mere_warning() -> None:
+    # git says why a clone failed in two lines, the first tagged "warning:"; the CI's own
+    # retry notes after it only echo the failure.
+    clone = [
+        "$ git clone --depth=50 --branch=feature/gone https://example.org/acme/tool.git acme/tool",
+        "Cloning into 'acme/tool'...",
+        "warning: Could not find remote branch feature/gone to clone.",
+        "fatal: Remote branch feature/gone not found in upstream origin",
+        "",
+    ]
+    log = [f"setting up worker {i}" for i in range(30)] + clone + [
+        'The command "git clone --branch=feature/gone acme/tool" failed. Retrying, 2 of 3.',
+        "",
+        *clone,
+        'The command "git clone --branch=feature/gone acme/tool" failed 3 times.',
+        "",
+        "Failed to clone from the forge.",
+    ]
+    top = find_failures(log, path="b.log")["findings"][0]
+    assert "Could not find remote branch" in top["title"]
+

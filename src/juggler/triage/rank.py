@@ -80,6 +80,9 @@ MAX_FINDINGS = 10
 # A line its tool tags as a warning ("W: Failed to fetch ...", "WARNING: ... failed") did not
 # fail the build, whatever words follow the tag.
 _WARNING_TAG = re.compile(r"^\W{0,3}(?:W|WARN|WARNING)(?::|\]|\s+-)\s", re.IGNORECASE)
+# ... unless a line of its own block is tagged as an error: git's "warning: Could not find
+# remote branch x" is followed by "fatal: Remote branch x not found", and the block is fatal.
+_ERROR_TAG = re.compile(r"^\W{0,3}(?:E|ERR|ERROR|FATAL)(?::|\]|\s+-)\s", re.IGNORECASE)
 
 _KIND_BONUS = {
     "test_failure": 0.05,
@@ -381,7 +384,9 @@ def _score(
     severity = min(1.0, c.severity + _KIND_BONUS.get(c.kind, 0.0))
     if c.family == "generic" and is_good_news(c.title):
         severity *= 0.3
-    if _WARNING_TAG.match(view.text(head_line)):
+    if _WARNING_TAG.match(view.text(head_line)) and not any(
+        _ERROR_TAG.match(view.text(n)) for n in lines
+    ):
         severity *= 0.5
     position = _position(c, analysis, view.total)
     if with_baseline:
