@@ -329,6 +329,19 @@ does not match the constraint.
         2,
     ),
     (
+        # xcpretty's compiler error, after a prefix some log exports put on every line.
+        "xcpretty-prefixed",
+        """
+        ▸ Compiling Parser.swift
+        12:01:07 ❌  /Users/ci/src/Sources/Parser.swift:88:14: cannot convert value of type 'Int' to 'String'
+
+                    return count
+        """,
+        "swift",
+        2,
+        4,
+    ),
+    (
         "generic",
         """
         Checking links...

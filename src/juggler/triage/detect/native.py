@@ -186,12 +186,15 @@ RULES = (
         before=r"^[\w.]+$|^$",
         test_group="test",
     ),
+    # xcpretty's compiler error: "❌  /path/File.swift:47:19: message". The mark and the
+    # "file:line:col:" after it are telling enough to be found after any line prefix (a
+    # timestamp, a job's name, or what a log export put there).
     rule(
         "swift",
         "compile_error",
         0.85,
         "❌",
-        r"^\s*❌\s+\S+:\d+:\d+: ",
+        r"❌\s+\S+:\d+:\d+: ",
         _DIAG_TAIL,
     ),
     rule(
