@@ -221,3 +221,19 @@ def test_a_warning_whose_block_holds_a_fatal_line_is_no_mere_warning() -> None:
     top = find_failures(log, path="b.log")["findings"][0]
     assert "Could not find remote branch" in top["title"]
 
+
+
+def test_a_block_running_into_the_exit_status_is_no_child_failure() -> None:
+    # The loader's message is the step's last line, so its block would take the CI's "The
+    # command ... exited with 127" after it, and with it look like a child's status.
+    body = [
+        "Distributor ID: Ubuntu",
+        "Description: Ubuntu 18.04 LTS",
+        "Codename: bionic",
+        "/opt/editor/bin/editor: error while loading shared libraries: libtls.so.9: "
+        "cannot open shared object file: No such file or directory",
+    ]
+    log = _travis(body, command="lsb_release -a && ./smoke.sh", code=127)
+    top = find_failures(log, path="b.log")["findings"][0]
+    assert "error while loading shared libraries" in top["title"]
+    assert top["line_end"] == top["line_start"]

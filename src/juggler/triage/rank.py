@@ -337,6 +337,14 @@ def rank(
     """
     window = analysis.failure_window()
     candidates = _from_hits(hits, window, warnings_fail=_warnings_fail(hits, window))
+    exit_line = analysis.exit_line
+    for c in candidates:
+        # A block that runs on into the CI's exit status ("error while loading shared
+        # libraries" and, on the next line, "The command ... exited with 127") ends before
+        # it: the status is the CI's line, not the tool's, and would mark the block as a
+        # mere child's failure below.
+        if exit_line is not None and c.start < exit_line <= c.end:
+            c.end = exit_line - 1
     child_failed = {h.head or h.start for h in hits if _CHILD_FAILED.search(h.title)}
     for c in candidates:
         # A block whose message, or whose last line (a traceback ending in the child's
