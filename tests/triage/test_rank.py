@@ -237,3 +237,22 @@ def test_a_block_running_into_the_exit_status_is_no_child_failure() -> None:
     top = find_failures(log, path="b.log")["findings"][0]
     assert "error while loading shared libraries" in top["title"]
     assert top["line_end"] == top["line_start"]
+
+
+def test_npm_echo_of_the_script_it_runs_is_no_step_tail() -> None:
+    body = [
+        "",
+        "> widgets@2.4.0 lint /home/ci/build/widgets",
+        "> check-style src",
+        "",
+        "src/a.js failed indent_size: found 2 spaces, should be 4",
+        "src/b.js failed indent_size: found 2 spaces, should be 4",
+        "npm ERR! code ELIFECYCLE",
+        "npm ERR! errno 1",
+        "npm ERR! widgets@2.4.0 lint: `check-style src`",
+    ]
+    log = _travis(body, command="npm run lint")
+    findings = find_failures(log, path="b.log")["findings"]
+    assert "failed indent_size" in findings[0]["title"]
+    echo = {i + 1 for i, line in enumerate(log) if line.startswith("> ")}
+    assert not any(f["line_start"] in echo for f in findings)

@@ -61,6 +61,9 @@ NOVEL_SEVERITY = 0.15
 #: Hits at or below this severity only report that a child process failed.
 EPILOGUE_SEVERITY = 0.3
 _FRAME = re.compile(r"^\s+at |^npm ERR!|^\s*$|^\$ ")
+# npm's echo of a script it runs: "> name@1.2.0 test /path/to/package", then "> the command".
+# It announces what ran, never why it failed.
+_NPM_SCRIPT = re.compile(r"^> \S+@\d\S* \S+")
 # A message that only says a child process or a task failed: the cause was printed before it
 # (``Error: Process exited with code: 5``, ``CalledProcessError: ... returned non-zero exit
 # status 1``, ``rake aborted!``, ``error Command failed with exit code 3.``).
@@ -295,7 +298,13 @@ def _step_tail(
 
 
 def _is_epilogue(view: LineView, n: int, epilogue: Collection[int]) -> bool:
-    return n in epilogue or bool(_FRAME.match(view.text(n)))
+    text = view.text(n)
+    return (
+        n in epilogue
+        or bool(_FRAME.match(text))
+        or bool(_NPM_SCRIPT.match(text))
+        or (text.startswith("> ") and bool(_NPM_SCRIPT.match(view.text(n - 1))))
+    )
 
 
 def _position(c: _Candidate, analysis: Analysis, total: int) -> float:
