@@ -256,3 +256,34 @@ def test_npm_echo_of_the_script_it_runs_is_no_step_tail() -> None:
     assert "failed indent_size" in findings[0]["title"]
     echo = {i + 1 for i, line in enumerate(log) if line.startswith("> ")}
     assert not any(f["line_start"] in echo for f in findings)
+
+
+def test_warnings_are_the_reason_when_the_failing_step_reports_nothing_else() -> None:
+    # A linter run strictly fails on warnings and says so only in a closing tally.
+    body = [
+        "Linting Swift files in current working directory",
+        "Linting 'Lexer.swift' (1/3)",
+        "Sources/Kit/Lexer.swift:40:1: warning: Trailing Whitespace Violation: Lines should "
+        "not have trailing whitespace (trailing_whitespace)",
+        "Sources/Kit/Lexer.swift:41:1: warning: Trailing Whitespace Violation: Lines should "
+        "not have trailing whitespace (trailing_whitespace)",
+        "Linting 'Parser.swift' (2/3)",
+        "Sources/Kit/Parser.swift:12:5: warning: Line Length Violation: Line should be "
+        "120 characters or less (line_length)",
+        "Linting 'Token.swift' (3/3)",
+        "Done linting! Found 3 violations, 0 serious in 3 files.",
+    ]
+    log = _travis(body, command="swiftlint lint --strict", code=2)
+    top = find_failures(log, path="b.log")["findings"][0]
+    # The first warning, as the first error would be, though a later one is rarer.
+    assert "Lexer.swift:40:1: warning" in top["title"]
+
+
+def test_warnings_stay_low_beside_an_error_of_the_failing_step() -> None:
+    body = [
+        "src/a.c:3:7: warning: unused variable 'x' [-Wunused-variable]",
+        "src/b.c:9:1: error: expected ';' before '}' token",
+        "make: *** [Makefile:4: b.o] Error 1",
+    ]
+    top = find_failures(_travis(body), path="b.log")["findings"][0]
+    assert "expected ';'" in top["title"]

@@ -183,6 +183,24 @@ def _warnings_fail(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
     )
 
 
+def _only_warnings(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
+    """Whether a tool's warnings are all the failing step reports (a linter run strictly).
+
+    Then they are why it failed. Lines matched only by words ("generic") do not count as a
+    report either way: a linter's closing tally says "violation" too.
+    """
+    if window is None:
+        return False
+    inside = [
+        h
+        for h in hits
+        if window[0] <= h.start <= window[1] and h.family != "generic" and h.kind != "ci_marker"
+    ]
+    return any(h.kind == "warning" for h in inside) and all(
+        h.kind == "warning" or h.severity <= EPILOGUE_SEVERITY for h in inside
+    )
+
+
 def _from_hits(
     hits: Sequence[Hit], window: tuple[int, int] | None, *, warnings_fail: bool = False
 ) -> list[_Candidate]:
@@ -190,15 +208,17 @@ def _from_hits(
     first_seen: set[tuple[str, str]] = set()
     for hit in hits:
         base = hit.severity
-        if warnings_fail and hit.kind == "warning" and hit.family != "generic":
+        failing_warning = warnings_fail and hit.kind == "warning" and hit.family != "generic"
+        if failing_warning:
             base = WERROR_WARNING_SEVERITY
         severity = base * (0.7 + 0.3 * hit.confidence)
         # The first block of a family (in the failing step) is usually the cause; later
-        # ones of the same family are often its echoes (summaries, cascades).
+        # ones of the same family are often its echoes (summaries, cascades). Warnings that
+        # fail the step are its errors, and cascade like them.
         key = (hit.family, hit.kind)
         if (
-            hit.kind in _CASCADING_KINDS
-            and hit.severity >= 0.5  # summaries ("Tests run: ...") are not the first failure
+            (hit.kind in _CASCADING_KINDS or failing_warning)
+            and base >= 0.5  # summaries ("Tests run: ...") are not the first failure
             and key not in first_seen
             and (window is None or window[0] <= hit.start <= window[1])
         ):
@@ -345,7 +365,9 @@ def rank(
         At most :data:`MAX_FINDINGS` findings, best first, duplicates collapsed.
     """
     window = analysis.failure_window()
-    candidates = _from_hits(hits, window, warnings_fail=_warnings_fail(hits, window))
+    candidates = _from_hits(
+        hits, window, warnings_fail=_warnings_fail(hits, window) or _only_warnings(hits, window)
+    )
     exit_line = analysis.exit_line
     for c in candidates:
         # A block that runs on into the CI's exit status ("error while loading shared
