@@ -287,3 +287,15 @@ def test_warnings_stay_low_beside_an_error_of_the_failing_step() -> None:
     ]
     top = find_failures(_travis(body), path="b.log")["findings"][0]
     assert "expected ';'" in top["title"]
+
+
+def test_an_error_line_without_a_stack_is_no_thrown_exception() -> None:
+    # "Error: ..." is how node prints an exception, and also how a package manager or a
+    # command-line parser prints any complaint; node's has a stack under it.
+    def score_of(frames: list[str]) -> float:
+        body = ["installing tools", "", "Error: cmake 3.11.4 is already installed", *frames]
+        findings = find_failures(_travis([*body, "", "tools ready"]), path="b.log")["findings"]
+        return next(f["score"] for f in findings if "already installed" in f["title"])
+
+    with_stack = score_of(["    at install (/usr/lib/tool/index.js:10:5)", "    at main (x.js:3:1)"])
+    assert score_of([]) < 0.8 * with_stack

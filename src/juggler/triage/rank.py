@@ -73,6 +73,9 @@ _CHILD_FAILED = re.compile(
     r"|errored after|exited with \d",
     re.IGNORECASE,
 )
+#: Severity of an exception's message line printed without a stack: that of any line that
+#: says "error" (the generic rule's).
+BARE_ERROR_SEVERITY = 0.4
 #: Severity of a tool's warning when the failing step treats warnings as errors.
 WERROR_WARNING_SEVERITY = 0.7
 # Candidates that re-present lines rather than detect a block.
@@ -208,6 +211,10 @@ def _from_hits(
     first_seen: set[tuple[str, str]] = set()
     for hit in hits:
         base = hit.severity
+        if hit.family == "node" and hit.kind == "exception" and hit.end == hit.start:
+            # Node's exception is known by its stack; an "Error: ..." line without one is
+            # any tool's message (a package manager's "Error: x is already installed").
+            base = BARE_ERROR_SEVERITY
         failing_warning = warnings_fail and hit.kind == "warning" and hit.family != "generic"
         if failing_warning:
             base = WERROR_WARNING_SEVERITY
