@@ -333,7 +333,7 @@ does not match the constraint.
         "xcpretty-prefixed",
         """
         ▸ Compiling Parser.swift
-        12:01:07 ❌  /Users/ci/src/Sources/Parser.swift:88:14: cannot convert value of type 'Int' to 'String'
+        12:01:07 ❌  /ci/Sources/Parser.swift:88:14: cannot convert 'Int' to 'String'
 
                     return count
         """,

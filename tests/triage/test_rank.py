@@ -210,17 +210,20 @@ def test_a_warning_whose_block_holds_a_fatal_line_is_no_mere_warning() -> None:
         "fatal: Remote branch feature/gone not found in upstream origin",
         "",
     ]
-    log = [f"setting up worker {i}" for i in range(30)] + clone + [
-        'The command "git clone --branch=feature/gone acme/tool" failed. Retrying, 2 of 3.',
-        "",
-        *clone,
-        'The command "git clone --branch=feature/gone acme/tool" failed 3 times.',
-        "",
-        "Failed to clone from the forge.",
-    ]
+    log = (
+        [f"setting up worker {i}" for i in range(30)]
+        + clone
+        + [
+            'The command "git clone --branch=feature/gone acme/tool" failed. Retrying, 2 of 3.',
+            "",
+            *clone,
+            'The command "git clone --branch=feature/gone acme/tool" failed 3 times.',
+            "",
+            "Failed to clone from the forge.",
+        ]
+    )
     top = find_failures(log, path="b.log")["findings"][0]
     assert "Could not find remote branch" in top["title"]
-
 
 
 def test_a_block_running_into_the_exit_status_is_no_child_failure() -> None:
@@ -297,5 +300,7 @@ def test_an_error_line_without_a_stack_is_no_thrown_exception() -> None:
         findings = find_failures(_travis([*body, "", "tools ready"]), path="b.log")["findings"]
         return next(f["score"] for f in findings if "already installed" in f["title"])
 
-    with_stack = score_of(["    at install (/usr/lib/tool/index.js:10:5)", "    at main (x.js:3:1)"])
+    with_stack = score_of(
+        ["    at install (/usr/lib/tool/index.js:10:5)", "    at main (x.js:3:1)"]
+    )
     assert score_of([]) < 0.8 * with_stack
