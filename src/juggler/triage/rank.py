@@ -109,10 +109,10 @@ class RankWeights:
     """How the signals combine into a score (chosen by cross-validation across projects,
     bench/triage_cv.py). Each tuple is (severity, position, rarity[, novelty])."""
 
-    plain: tuple[float, float, float] = (0.5, 0.1, 0.05)
+    plain: tuple[float, float, float] = (0.8, 0.1, 0.1)
     #: Factor on the score of a block outside the failing step, when the step is known: a
     #: step that exited 0 printed it, so it did not fail the build however loud it is.
-    outside_step: float = 0.8
+    outside_step: float = 1.0
     #: Severity of a failing step's last paragraph (no detector recognised it).
     tail_severity: float = 0.4
     with_baseline: tuple[float, float, float, float] = (0.32, 0.2, 0.08, 0.4)
