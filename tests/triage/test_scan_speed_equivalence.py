@@ -313,7 +313,7 @@ def test_bulk_markers_match_the_line_loop(raw: list[str], offset: int) -> None:
     # The marker lines the scan's compiled pass finds on its way serve as well.
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(_scan, "BULK_MIN_LINES", 0)
-        tells = _scan.scan_visible(visible).markers
+        tells = _scan.scan_blocks(visible).markers
     assert tells is not None or not raw
     assert bulk_chunk_events(raw, visible, offset, tells) == expected
 
@@ -365,7 +365,7 @@ def test_bulk_summary_lines_match_the_line_loop(sample: list[str]) -> None:
     expected = analyse.summary_lines(big[:1999]) + analyse.summary_lines(big[1999:])
     assert analyse.summary_lines(big) == expected
     # The lines the scan's compiled pass finds on its way serve as well.
-    maybe = _scan.scan_visible(big).summaries
+    maybe = _scan.scan_blocks(big).summaries
     if maybe is None:  # lines cut to the scan limit: the pass does not speak for them
         assert max(map(len, big)) > _scan.MAX_SCAN_CHARS
     else:

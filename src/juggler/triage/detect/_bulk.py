@@ -47,10 +47,17 @@ try:  # optional: without it the plain path scans every line
 except ImportError:  # pragma: no cover - the wheel is a declared dependency
     _hs = None
 
+
+def _to_line_end(expression: str) -> str:
+    """``expression``, then the rest of its line: Hyperscan reports a match once per line
+    (at its end), not once per end offset."""
+    return f"(?:{expression})[^\\n]*$"
+
+
 #: Anything but printable ASCII and tab (``\\n`` joins the lines, so it is not searched).
 _ODD = re.compile(r"[^\t\x20-\x7e\n]")
 #: For Hyperscan: a line holding an odd character, reported once, at the line's end.
-_ODD_LINE: Final = f"{_ODD.pattern}[^\\n]*$".encode()
+_ODD_LINE: Final = _to_line_end(_ODD.pattern).encode()
 #: Syntax that may match a line break (a negated class, ``\\s``, ``\\W``, ``\\D``, an escaped
 #: break): a pattern holding it is never read exactly.
 _MAY_SPAN_LINES = re.compile(r"\[\^|\\[sWDn]|\n")
@@ -103,9 +110,8 @@ def _expression(pattern: re.Pattern[str], *, exact: bool = False) -> tuple[bytes
         if pattern.flags & re.DOTALL or _MAY_SPAN_LINES.search(text):
             return None
         flags &= ~_hs.HS_FLAG_PREFILTER
-    # Ending at the line's end, a match is reported once per line, not per end offset.
     # Hyperscan refuses an end anchor followed by more pattern: such a regex goes alone.
-    tried = [text.encode()] if "$" in text else [f"(?:{text})[^\\n]*$".encode(), text.encode()]
+    tried = [text.encode()] if "$" in text else [_to_line_end(text).encode(), text.encode()]
     for expression in tried:
         if _compiles(expression, flags):
             return expression, flags
@@ -116,11 +122,24 @@ def _expression(pattern: re.Pattern[str], *, exact: bool = False) -> tuple[bytes
 _GATES = (GOOD_NEWS,)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=len(_GATES))
+def _gate_expression(gate: re.Pattern[str]) -> tuple[bytes, int, bool]:
+    """A gate for Hyperscan, and whether it is read exactly: exact where Hyperscan reads it
+    so (then few lines need the gate's regex), else a prefilter; one it cannot read at all
+    matches every line, and the scan then always checks."""
+    exact = _expression(gate, exact=True)
+    if exact is not None:
+        return *exact, True
+    compiled = _expression(gate)
+    if compiled is not None:
+        return *compiled, False
+    return b"^", _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY, False
+
+
 def gate_is_exact() -> bool:
     """Whether the pass reads the good-news gate exactly: then its report on a printable
     ASCII line is the answer, and the gate's regex need not run there."""
-    return _hs is not None and _expression(GOOD_NEWS, exact=True) is not None
+    return _hs is not None and _gate_expression(GOOD_NEWS)[2]
 
 
 def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[int]]:
@@ -132,8 +151,8 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
     flags: list[int] = []
     for rid, rule in enumerate(rules):
         if rule.exact is not None:
-            # Ending at the line's end, it is reported once per line (it may end so itself).
-            exact = rule.exact if rule.exact.endswith("$") else f"(?:{rule.exact})[^\\n]*$"
+            # Reported once per line (it may run to the line's end itself).
+            exact = rule.exact if rule.exact.endswith("$") else _to_line_end(rule.exact)
             exprs.append(exact.encode())
             ids.append(rid)
             flags.append(_flags(rule.pattern) & ~_hs.HS_FLAG_PREFILTER)
@@ -150,11 +169,7 @@ def _expressions(rules: tuple[Rule, ...]) -> tuple[list[bytes], list[int], list[
             ids.append(rid)
             flags.append(_hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_CASELESS)
     for gid, gate in enumerate(_GATES, len(rules)):
-        # Exact where Hyperscan reads it (then few lines need the gate's regex), else a
-        # prefilter.
-        compiled = _expression(gate, exact=True) or _expression(gate)
-        # A gate Hyperscan cannot read matches every line: the scan then always checks.
-        expression, gate_flags = compiled or (b"^", _hs.HS_FLAG_MULTILINE | _hs.HS_FLAG_ALLOWEMPTY)
+        expression, gate_flags, _ = _gate_expression(gate)
         exprs.append(expression)
         ids.append(gid)
         flags.append(gate_flags)
@@ -189,7 +204,7 @@ def _marker_tells() -> bytes:
     one of the markers' and statuses' starts or hold one of their phrases (visible text)."""
     starts = "|".join(map(re.escape, _markers.ALL_TELL_STARTS))
     either = "|".join([f"^(?:{starts})", *map(re.escape, _markers.ALL_TELL_PHRASES)])
-    return f"(?:{either})[^\\n]*$".encode()
+    return _to_line_end(either).encode()
 
 
 class Reported(NamedTuple):

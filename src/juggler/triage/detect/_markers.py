@@ -166,7 +166,7 @@ def chunk_events(
     A big chunk is searched in bulk for the few lines that can hold a marker or a clock
     (:mod:`._marker_lines`); only those are read line by line, with the same code.
     ``tells``: the visible lines a marker may be on, when the scan's compiled pass found
-    them (:func:`._scan.scan_visible`).
+    them (:func:`._scan.scan_blocks`).
     """
     if len(raw) >= _BULK_MIN_LINES:
         from ._marker_lines import bulk_chunk_events

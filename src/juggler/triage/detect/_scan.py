@@ -234,31 +234,8 @@ def detect_visible(lines: list[str], *, offset: int = 0) -> list[Hit]:
     Returns:
         Hits sorted by start line, 1-based line numbers.
     """
-    return scan_visible(lines, offset=offset).hits
-
-
-class VisibleScan(NamedTuple):
-    """:func:`scan_visible`'s answer.
-
-    Attributes:
-        hits: As :func:`detect_visible` returns them.
-        markers: Indexes of the lines a CI marker or status may be on (for
-            :func:`._markers.chunk_events`), or ``None`` when the compiled pass did not run.
-        summaries: Indexes of the lines that may be a test summary (a superset, for
-            :func:`..analyse.summary_lines`), or ``None`` when the pass could not tell.
-    """
-
-    hits: list[Hit]
-    markers: list[int] | None
-    summaries: list[int] | None
-
-
-def scan_visible(lines: list[str], *, offset: int = 0) -> VisibleScan:
-    """:func:`detect_visible`, with the marker and summary lines its compiled pass found on
-    the way (one pass over a big chunk serves all three)."""
     found = scan_blocks(lines)
-    hits = [found.hit(block, offset) for block in found.blocks]
-    return VisibleScan(hits, found.markers, found.summaries)
+    return [found.hit(block, offset) for block in found.blocks]
 
 
 #: A block before it becomes a :class:`Hit`: its first and last line, the line the rule
@@ -267,10 +244,19 @@ Block = tuple[int, int, int, int, str]
 
 
 class Blocks(NamedTuple):
-    """:func:`scan_blocks`'s answer: :class:`VisibleScan`, with plain blocks for hits.
+    """:func:`scan_blocks`'s answer: the hits as plain blocks, and what its compiled pass
+    found on the way (one pass over a big chunk serves all three).
 
     A hit-dense chunk has thousands of blocks, mostly repeats of a few messages: a caller
     that thins repeats builds :class:`Hit` objects only for the blocks it keeps.
+
+    Attributes:
+        blocks: One per hit of :func:`detect_visible`, in the same order.
+        scanned: The lines as scanned (cut to :data:`MAX_SCAN_CHARS`).
+        markers: Indexes of the lines a CI marker or status may be on (for
+            :func:`._markers.chunk_events`), or ``None`` when the compiled pass did not run.
+        summaries: Indexes of the lines that may be a test summary (a superset, for
+            :func:`..analyse.summary_lines`), or ``None`` when the pass could not tell.
     """
 
     blocks: list[Block]
@@ -299,7 +285,7 @@ class Blocks(NamedTuple):
 
 
 def scan_blocks(lines: list[str]) -> Blocks:
-    """The blocks of :func:`scan_visible`'s hits, in the same order (by first, then last
+    """The blocks of :func:`detect_visible`'s hits, in the same order (by first, then last
     line), with the marker and summary lines its compiled pass found."""
     blocks: list[Block] = []
     family_until: dict[str, int] = {}
